@@ -1,0 +1,85 @@
+"""Shared wrapper for the absl entry points in launch/.
+
+`run(main)` runs an absl main so that a user-fixable problem
+(`gaitjax.errors.GaitjaxError`, a bad flag or config override) ends as one
+line on stderr and exit status 2, never a traceback.
+"""
+import pathlib
+import sys
+from typing import Callable, Sequence
+
+from absl import app
+
+from gaitjax.errors import GaitjaxError
+
+REPO_ROOT = pathlib.Path(__file__).resolve().parents[1]
+
+
+def ensure_repo_on_path() -> None:
+  """Config files do `from configs import default`: make that importable."""
+  if str(REPO_ROOT) not in sys.path:
+    sys.path.insert(0, str(REPO_ROOT))
+
+
+def fail(message: str) -> None:
+  """Prints one line and exits 2."""
+  sys.stderr.write(f"error: {message}\n")
+  sys.stderr.flush()
+  raise SystemExit(2)
+
+
+def _guarded(main: Callable[[Sequence[str]], None]):
+  def wrapped(argv: Sequence[str]) -> None:
+    try:
+      main(argv)
+    except GaitjaxError as e:
+      fail(str(e).splitlines()[0] if str(e) else type(e).__name__)
+    except KeyboardInterrupt:
+      fail("interrupted")
+  return wrapped
+
+
+def run(main: Callable[[Sequence[str]], None]) -> None:
+  """absl.app.run with one-line errors for bad flags, configs and inputs."""
+  ensure_repo_on_path()
+  argv = list(sys.argv)
+  try:
+    app.run(_guarded(main), argv=argv, flags_parser=_parse_flags)
+  except SystemExit:
+    raise
+
+
+def _parse_flags(argv: Sequence[str]):
+  """absl's parser, but errors (unknown key, wrong type, missing file) are one line."""
+  from absl import flags
+  try:
+    return flags.FLAGS(argv)
+  except flags.Error as e:
+    fail(_first_line(str(e)))
+  except (AttributeError, KeyError, TypeError, ValueError, FileNotFoundError,
+          OSError, ImportError, SyntaxError) as e:
+    fail(f"bad flag or config: {_first_line(str(e)) or type(e).__name__}")
+
+
+def _first_line(text: str) -> str:
+  for line in text.splitlines():
+    if line.strip():
+      return line.strip()
+  return text
+
+
+def _launch(module: str):
+  def entry():
+    ensure_repo_on_path()
+    import importlib
+    mod = importlib.import_module(f"launch.{module}")
+    run(mod.main)
+  return entry
+
+
+build_data_main = _launch("build_data")
+train_main = _launch("train")
+sample_main = _launch("sample")
+evaluate_main = _launch("evaluate")
+quickstart_main = _launch("quickstart")
+benchmark_main = _launch("benchmark")
