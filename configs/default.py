@@ -35,6 +35,9 @@ def get_config() -> ml_collections.ConfigDict:
   data.pair_fractions = (1 / 3, 1 / 3, 1 / 3)
   data.near_threshold_mps = 0.1          # [P II.D.3]
   data.swap_sides_prob = 0.0             # [ours] augmentation, off in paper
+  # Source speeds a training pair may start from; () = any. The MLP/TCN
+  # baselines use the paper's six fixed source speeds [P II.G].
+  data.source_speeds = ()
   # Residual reference [ours; 'source' is the paper]: r = x_tgt - x_ref with
   # x_ref = 'source' (raw x_src), 'warped' (x_src time-warped to the
   # expected target cadence) or 'template' (subject's mean source cycle +
