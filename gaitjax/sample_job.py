@@ -1,0 +1,212 @@
+"""The batch sampling job behind launch/sample.py.
+
+A job is a list of requests (subject, source trial, source speed, target
+speed). Each finished request leaves three files, written atomically:
+``<out>/<subject>/<subject>_<vsrc>_to_<vtgt>.{npz,csv,mot}``. A restarted
+job skips requests whose three files exist, so an interrupted job resumes.
+``<out>/meta.json`` records the checkpoint, config, seed and sampler.
+"""
+import dataclasses
+import datetime
+import json
+import logging
+import os
+import time
+from typing import Dict, List, Optional, Sequence
+
+import numpy as np
+
+import gaitjax
+from gaitjax import constants
+from gaitjax import io as gio
+from gaitjax.errors import DataError
+
+
+@dataclasses.dataclass(frozen=True)
+class Request:
+  subject: str
+  cohort: str
+  x_src: np.ndarray          # [T, 6] degrees at 20 Hz
+  v_src: float
+  v_tgt: float
+  x_real: Optional[np.ndarray] = None   # [T, 6] the real target, if known
+
+  @property
+  def stem(self) -> str:
+    return f"{self.subject}_{self.v_src:.2f}_to_{self.v_tgt:.2f}"
+
+
+def requests_from_trialset(ts, target_speeds: Sequence[float] = ()
+                           ) -> List[Request]:
+  """All within-subject pairs of a TrialSet, or each trial at target_speeds."""
+  from gaitjax.data import pairs as pairs_lib
+  out = []
+  if target_speeds:
+    for i in range(len(ts.speed)):
+      for v in target_speeds:
+        out.append(Request(str(ts.subject[i]), str(ts.cohort[i]), ts.x[i],
+                           float(ts.speed[i]), float(v)))
+    return out
+  for s, t in pairs_lib.within_subject_pairs(ts):
+    out.append(Request(str(ts.subject[s]), str(ts.cohort[s]), ts.x[s],
+                       float(ts.speed[s]), float(ts.speed[t]), ts.x[t]))
+  return out
+
+
+def _outputs(out_dir: str, req: Request) -> Dict[str, str]:
+  base = os.path.join(out_dir, req.subject, req.stem)
+  return {ext: f"{base}.{ext}" for ext in ("npz", "csv", "mot")}
+
+
+def _is_done(paths: Dict[str, str]) -> bool:
+  return all(os.path.isfile(p) for p in paths.values())
+
+
+def _check_writable(out_dir: str) -> None:
+  try:
+    os.makedirs(out_dir, exist_ok=True)
+    probe = os.path.join(out_dir, ".gaitjax_write_probe")
+    with open(probe, "w") as f:
+      f.write("ok")
+    os.remove(probe)
+  except OSError as e:
+    raise DataError(f"output folder {out_dir}: cannot write ({e.strerror})"
+                    ) from None
+
+
+def run_job(generator, requests: List[Request], out_dir: str, *,
+            num_samples: int = 1, seed: int = 0, chunk_size: int = 64,
+            meta_extra: Optional[dict] = None) -> dict:
+  """Generates every request not already on disk; returns a summary."""
+  if not requests:
+    raise DataError("nothing to generate: the input selected no trials/pairs")
+  _check_writable(out_dir)
+  v_tgt = np.array([r.v_tgt for r in requests])
+  extrapolated = generator.check_speeds(v_tgt)
+  meta = {
+      "gaitjax_version": gaitjax.__version__,
+      "created": datetime.datetime.now(datetime.timezone.utc).isoformat(),
+      "checkpoint": {"path": str(generator.bundle.path),
+                     "step": generator.step,
+                     "sha256": generator.checksum},
+      "config": generator.config.to_dict(),
+      "seed": int(seed),
+      "sampler": {"method": "ddim",
+                  "num_steps": int(generator.config.sampling.num_steps),
+                  "eta": float(generator.config.sampling.eta),
+                  "num_samples": int(num_samples)},
+      "allow_extrapolation": bool(generator.allow_extrapolation),
+      "extrapolated_targets": sorted(set(np.round(v_tgt[extrapolated], 3)
+                                         .tolist())),
+      "num_requests": len(requests),
+  }
+  meta.update(meta_extra or {})
+  gio.atomic_write_json(os.path.join(out_dir, "meta.json"),
+                        json.loads(json.dumps(meta, default=_jsonable)))
+  todo = [r for r in requests if not _is_done(_outputs(out_dir, r))]
+  skipped = len(requests) - len(todo)
+  if skipped:
+    logging.info("resuming: %d of %d outputs already written", skipped,
+                 len(requests))
+  start = time.time()
+  done = 0
+  for c in range(0, len(todo), chunk_size):
+    chunk = todo[c:c + chunk_size]
+    for cohort in sorted({r.cohort for r in chunk}):
+      group = [r for r in chunk if r.cohort == cohort]
+      result = generator.generate(
+          np.stack([r.x_src for r in group]),
+          np.array([r.v_src for r in group]),
+          np.array([[r.v_tgt] for r in group]),
+          num_samples=num_samples, seed=seed + c, cohort=cohort)
+      for i, req in enumerate(group):
+        _write_outputs(out_dir, req, result.mean[i, 0], result.std[i, 0])
+    done += len(chunk)
+    elapsed = time.time() - start
+    eta = elapsed / done * (len(todo) - done)
+    logging.info("generated %d/%d (%.1f/s, ETA %.0f s)", done + skipped,
+                 len(requests), done / max(elapsed, 1e-9), eta)
+  return {"written": len(todo), "skipped": skipped, "out_dir": out_dir}
+
+
+def _write_outputs(out_dir: str, req: Request, mean: np.ndarray,
+                   std: np.ndarray) -> None:
+  paths = _outputs(out_dir, req)
+  os.makedirs(os.path.dirname(paths["npz"]), exist_ok=True)
+  t = np.arange(mean.shape[0]) / constants.RATE_HZ
+  # The .mot is written last: a request counts as done only when all exist.
+  gio.write_trial_npz(paths["npz"], t, mean, angles_std=std,
+                      subject=req.subject, v_src=req.v_src, v_tgt=req.v_tgt)
+  gio.write_trial_csv(paths["csv"], t, mean)
+  gio.write_mot(paths["mot"], t, mean, name=req.stem)
+
+
+def _jsonable(o):
+  if isinstance(o, (np.floating, np.integer)):
+    return o.item()
+  if isinstance(o, np.ndarray):
+    return o.tolist()
+  return str(o)
+
+
+def _parse_speeds(values: Sequence[str], flag: str) -> List[float]:
+  speeds = []
+  for v in values:
+    try:
+      speeds.append(float(v))
+    except ValueError:
+      raise DataError(f"--{flag}: expected numbers in m/s, got {v!r}"
+                      ) from None
+  for v in speeds:
+    if not np.isfinite(v) or v <= 0:
+      raise DataError(f"--{flag}: speeds must be positive, got {v}")
+  return speeds
+
+
+def main_from_flags(flags) -> dict:
+  """launch/sample.py: builds the request list from flags and runs the job."""
+  from gaitjax.data.trial import Trial
+  from gaitjax.generate import Generator
+  if not flags.checkpoint:
+    raise DataError("--checkpoint is required (a training workdir)")
+  if not flags.output_dir:
+    raise DataError("--output_dir is required")
+  modes = [m for m in ("dataset", "folder", "trial") if getattr(flags, m)]
+  if len(modes) != 1:
+    raise DataError("give exactly one input: --dataset, --folder or --trial"
+                    f" (got {', '.join('--' + m for m in modes) or 'none'})")
+  target_speeds = _parse_speeds(flags.target_speeds, "target_speeds")
+  _check_writable(flags.output_dir)
+  which = int(flags.which) if str(flags.which).isdigit() else flags.which
+  generator = Generator(flags.checkpoint, which, num_steps=flags.num_steps,
+                        eta=flags.eta, batch_size=flags.batch_size,
+                        allow_extrapolation=flags.allow_extrapolation)
+  mode = modes[0]
+  if mode == "dataset":
+    from gaitjax.data import dataset as dataset_lib
+    ts = dataset_lib.load_split(flags.data_dir, flags.dataset, flags.split)
+    requests = requests_from_trialset(ts, target_speeds)
+  elif mode == "folder":
+    from gaitjax.data import dataset as dataset_lib
+    from gaitjax.data import readers
+    ts = dataset_lib.TrialSet.from_trials(readers.read_folder(flags.folder))
+    requests = requests_from_trialset(ts, target_speeds)
+  else:
+    from gaitjax.data import preprocess
+    if flags.source_speed is None:
+      raise DataError("--trial needs --source_speed (m/s)")
+    if not target_speeds:
+      raise DataError("--trial needs --target_speeds")
+    time_s, angles = gio.read_trial_file(flags.trial)
+    trial = Trial(subject=flags.subject, speed_mps=flags.source_speed,
+                  angles=angles, rate_hz=preprocess.sampling_rate(time_s),
+                  cohort=flags.cohort, origin=flags.trial)
+    x = preprocess.to_model_input(trial)
+    requests = [Request(flags.subject, flags.cohort, x,
+                        float(flags.source_speed), v) for v in target_speeds]
+  summary = run_job(generator, requests, flags.output_dir,
+                    num_samples=flags.num_samples, seed=flags.seed,
+                    meta_extra={"input": {mode: getattr(flags, mode)}})
+  logging.info("wrote %d, skipped %d (already done) in %s",
+               summary["written"], summary["skipped"], flags.output_dir)
+  return summary
