@@ -1,0 +1,1 @@
+"""Configs of the paper's MLP and TCN baselines [P II.G]."""

@@ -1,0 +1,597 @@
+r"""Synthetic treadmill cohorts: the default data and a test oracle.
+
+Two cohorts shaped like the paper's (../shared/paper.md, II.A): an
+able-bodied one (22 subjects, 0.50..1.85 m/s in 0.05 steps, like Camargo et
+al. 2021) and a stroke-like one (19 subjects, 0.3/0.6/0.9/1.2 m/s plus one
+self-selected speed, 11 left / 8 right paretic). One ``Trial`` per subject
+and speed: 32 s of the six sagittal angles at 200 Hz, degrees, clinical
+signs, canonical channel order (gaitjax.constants).
+
+How a trial is made
+-------------------
+1. Population curve. Each joint is a Fourier series (6 harmonics) on a
+   *canonical* gait phase psi in [0, 1) whose toe-off sits at 0.62. Two
+   anchor curves were fitted (least squares, residual RMS <= 0.5 deg) to the
+   public Fukuchi et al. 2018 WBDS01 cycle averages: T01 (belt 0.488 m/s)
+   and T05 (~1.22 m/s, assumed comfortable; hip shifted -10 deg to the
+   OpenSim pelvis-relative level of ~+30 deg at heel strike). The speed
+   enters through u(v) = ln(v / 1.22) / ln(1.22 / 0.488) (u = -1 at 0.488,
+   0 at 1.22), compressed outside the anchors (u / (1 + 1.2 u) above 1.22,
+   slope 0.6 below 0.488) so extrapolation stays in the published ranges.
+   Curve(v) = comfortable + u(v) * (comfortable - slow).
+2. Timing. A leg's own phase phi (0 = its heel strike) maps to psi through a
+   smooth monotone warp that puts toe-off at the leg's stance fraction
+   s(v) = 0.618 - 0.030 ln(v / 1.22) (~0.65 slow -> ~0.605 fast), so the
+   swing peaks move earlier as speed grows, plus a subject-specific smooth
+   warp (3 sine terms) that shifts peak timings by ~1-2 % of the cycle.
+3. Subject. Persistent parameters drawn once per subject: joint offsets,
+   gains about the cycle mean, random smooth shape terms (harmonics 1-5),
+   left/right differences, preferred cadence and its speed exponent, stance
+   fraction and its speed slope, and the subject's own response to speed
+   (a per-joint multiplier of the population change plus a subject-specific
+   speed-dependent shape and offset term). The speed multipliers are
+   correlated (rho 0.5) with the subject's gains, so part of a subject's
+   speed response can be read from one recording and part cannot.
+4. Recording. Per trial: random phase at t = 0, a trial-level cadence and
+   offset deviation, stride durations with AR(1) jitter, per-stride gain,
+   offset and timing jitter (interpolated across strides, so continuous),
+   slow Ornstein-Uhlenbeck drifts of cadence and of each channel, and white
+   measurement noise. The left leg runs half a cycle behind the right (plus
+   the subject's asymmetry).
+5. Stroke. Per subject a severity in [0, 1] (Beta(2, 2)) scales Gaussian
+   bumps on the paretic side's canonical phase: less swing knee flexion
+   (stiff knee), less swing dorsiflexion (foot drop) and push-off, less hip
+   extension in late stance and less swing hip flexion (sagittal trace of
+   circumduction), shorter paretic / longer non-paretic stance, an uneven
+   step timing, lower cadence at a speed, more stride variability and a
+   wider between-subject spread.
+
+Parameters, ranges and sources (SD = between-subject standard deviation;
+"jitter" = stride to stride; ranges are population values)
+---------------------------------------------------------------------------
+=============================  ======================  =======================
+parameter                      value / range           source
+=============================  ======================  =======================
+curve shape, 0.49 & 1.22 m/s   Fourier fit, RMS<0.5deg Fukuchi 2018 PeerJ 6:e4640
+                                                       (WBDS01 T01/T05 averages);
+                                                       Winter 2009 normative shape
+hip at heel strike / min       ~+30 / -11 deg @1.2m/s  Winter 2009; OpenSim IK
+hip range of motion            ~31 (0.5) -> ~44 (1.85) Fukuchi 2018 (30.6 -> 39.3
+                                                       deg T01 -> T05); Fukuchi
+                                                       2019 Syst Rev 8:153
+knee loading-response flexion  ~7 (0.5) -> ~18 (1.85)  Fukuchi 2018 WBDS01;
+                                                       Lelas 2003 Gait Posture
+knee swing peak                ~53 (0.5) -> ~70 (1.85) WBDS01 53.0 / 66.5 deg;
+                               at ~70-73 % of cycle    Lelas 2003; Winter 2009
+ankle push-off plantarflexion  ~-2 (0.5) -> ~-15       WBDS01 -2.1 / -12 deg;
+                               (1.85) at ~62-65 %      Fukuchi 2019 review
+ankle late-stance DF           ~+9..+12 deg            WBDS01; Winter 2009
+cadence (steps/min)            105 (v/1.2)^0.52:       walk ratio ~0.0065 m/
+                               67 @0.5, 105 @1.2,      (steps/min) (Sekiya &
+                               131 @1.85               Nagasaki 1998); Grieve &
+                                                       Gear 1966 (f ~ v^0.58);
+                                                       WBDS01 T01 measured 67.7
+                                                       steps/min at 0.488 m/s;
+                                                       Murakami & Otaka 2017
+                                                       (~98 at 1.03 m/s); walk-
+                                                       run ~135-140 (Tudor-Locke)
+cadence, subject               x lognormal SD 6 %;     Sekiya 1996 (low walk-
+                               exponent SD 0.04        ratio spread)
+stance fraction                0.65 (0.5) -> 0.605     WBDS01 T01 events 0.63-0.65;
+                               (1.85); subject SD .012 Winter 2009 (~60 % @1.4)
+stride-time CV                 1.8 % (1.2/v)^0.6:      WBDS01 T01 4.7 %; Hausdorff
+                               3.0 % @0.5, 1.4 % @1.85 (1-3 % healthy)
+joint offsets (subject)        SD hip 4, knee 3,       marker placement / static
+                               ankle 3 deg; +-1.2 L/R  pose (Fukuchi 2018 README:
+                                                       offsets of 2-13 deg)
+gain about cycle mean          SD 8 %; L/R SD 3 %      Winter 2009 normative CV
+shape terms (harm. 1-5)        RMS ~2.0 deg            inter-subject SD 3-6 deg
+                                                       (Winter 2009)
+peak timing (subject)          ~1-2 % of cycle         Koopman 2014 J Biomech
+speed response (subject)       multiplier SD 0.25,     Hanlon & Anderson 2006;
+                               shape RMS ~1 deg/unit u Koopman 2014 (key-event
+                                                       regressions vary by
+                                                       subject)
+stride jitter                  gain 3 %, offset 0.6    WBDS01 within-subject
+                               deg, timing 1.5 %       stride SD 1.1-3.1 deg
+slow drift                     OU SD 0.4 deg, tau 6 s  soft tissue / marker
+                                                       drift
+measurement noise              white 0.35 deg          WBDS01 2D: sample-to-
+                                                       sample SD 0.3-0.6 deg
+left/right phase               0.5 +- 0.008 cycles     step-time symmetry
+-- stroke --
+severity                       Beta(2, 2) in [0, 1]    heterogeneous cohorts
+paretic swing knee peak        ~22-55 deg              stiff knee < 44.3 deg,
+                                                       between-limb diff > 17
+                                                       (cluster study, 50 pts);
+                                                       25-75 % prevalence
+paretic swing DF / push-off    -1..-8 deg / 20-80 %    Balaban & Tok 2014 PM&R;
+                               reduced                 Nadeau 2013 review
+paretic hip extension          2-10 deg less           Olney & Richards 1996;
+                                                       Balaban & Tok 2014
+stance fraction                paretic -(0.02..0.07),  Patterson 2008 (swing /
+                               non-paretic +(0.02..    stance asymmetry)
+                               0.07)
+cadence at a speed             x (0.97 - 0.13 sev)     slower cadence post-
+                               x lognormal 8 %,        stroke (Nadeau 2013)
+                               exponent 0.45 +- 0.08
+stride variability             x (1.5 + 1.5 sev)       Balasubramanian 2009
+between-subject spread         x 1.5 (offsets x 1.2)   heterogeneous cohorts
+self-selected speed            0.9 - 0.5 sev +- 0.08,  stroke 0.23-0.73 m/s (Wu
+                               clip 0.4..0.85, 0.05    2019 Sci Rep 9:18079)
+                               grid, not 0.6 / 0.9
+paretic sides                  11 left / 8 right       paper II.A
+=============================  ======================  =======================
+
+Every number is drawn from a ``numpy.random.Generator`` seeded by
+(seed, cohort, subject, speed, recording), so a trial does not depend on
+which other trials are generated, and the same seed gives identical arrays.
+``recording=k`` draws an independent repeat recording of the same subjects
+(fresh phase, strides, drift and noise): the oracle's "second recording".
+"""
+import dataclasses
+from typing import Dict, List, Optional, Sequence, Tuple
+
+import numpy as np
+
+from gaitjax import constants
+from gaitjax.data.trial import Trial
+from gaitjax.errors import ConfigError
+
+# --------------------------------------------------------------- constants
+_TOE_OFF = 0.62                  # toe-off on the canonical phase psi
+_HARMONICS = 6
+_GRID = 256                      # phase table resolution per cycle
+_ANCHOR_SLOW_MPS = 0.488         # WBDS01 T01 belt speed
+_ANCHOR_COMF_MPS = 1.22          # WBDS01 T05 (assumed comfortable)
+_U_SCALE = float(np.log(_ANCHOR_COMF_MPS / _ANCHOR_SLOW_MPS))
+
+# [c0, a1, b1, ..., a6, b6]: sum_k a_k cos(2 pi k psi) + b_k sin(2 pi k psi),
+# fitted to WBDS01 (Fukuchi 2018) cycle averages of both legs, hip -10 deg.
+_TEMPLATE_SLOW: Dict[str, Tuple[float, ...]] = {
+    "hip": (10.40, 14.83, -3.10, -1.64, -2.58, 0.37, 1.38, 0.23, -0.16,
+            -0.23, 0.34, 0.10, 0.22),
+    "knee": (15.56, -0.13, -17.63, -12.14, 3.89, 1.02, 5.58, 0.86, 0.22,
+             -0.67, 0.99, 0.22, 0.59),
+    "ankle": (3.51, -4.77, 0.83, -0.29, -2.85, -2.96, 0.56, 1.04, 1.13, 0.35,
+              -0.42, 0.12, -0.10),
+}
+_TEMPLATE_COMF: Dict[str, Tuple[float, ...]] = {
+    "hip": (10.24, 18.91, -4.27, -3.24, -1.34, -0.57, 1.72, -0.33, -0.32,
+            -0.31, 0.37, -0.38, 0.33),
+    "knee": (22.17, -0.95, -24.45, -17.46, 5.52, -1.85, 5.03, -1.83, 0.73,
+             -0.77, 1.48, 0.21, 0.44),
+    "ankle": (1.83, -0.66, 4.17, 0.15, -5.34, -3.08, 0.34, 1.37, 0.49, 0.11,
+              -0.58, 0.44, 0.51),
+}
+
+# Population cadence (steps/min) = _CAD_REF * (v / 1.2) ** _CAD_EXP.
+_CAD_REF = 105.0
+_CAD_EXP = 0.52
+# Between-subject SDs of offsets (deg) and of shape terms by harmonic (deg).
+_OFFSET_SD = {"hip": 3.5, "knee": 2.5, "ankle": 3.0}
+_SHAPE_SD = np.array([1.6, 1.3, 1.0, 0.7, 0.45])
+_SHAPE_JOINT_SCALE = {"hip": 1.0, "knee": 1.3, "ankle": 0.8}
+# WBDS01's knee (66.5 deg swing peak at T05) sits at the top of the normative
+# range (Winter 2009, Lelas 2003: ~60-65 deg at comfortable speed); scaling
+# the knee anchors by 0.94 moves the population to ~62.5 deg at 1.22 m/s.
+_TEMPLATE_SCALE = {"hip": 1.0, "knee": 0.94, "ankle": 1.0}
+# Subject-level normal draws are clipped at +-2.5 SD: no 4-SD outliers.
+_Z_CLIP = 2.5
+
+_AB_SPEEDS: Tuple[float, ...] = tuple(
+    round(0.50 + 0.05 * i, 2) for i in range(28))
+_STROKE_BASE_SPEEDS: Tuple[float, ...] = (0.3, 0.6, 0.9, 1.2)
+_COHORT_TAG = {"able_bodied": 11, "stroke": 29}
+
+
+# ---------------------------------------------------------- small helpers
+def speed_feature(v: float) -> float:
+  """u(v): 0 at 1.22 m/s, -1 at 0.488 m/s, compressed outside [0.488, 1.22]."""
+  x = np.log(v / _ANCHOR_COMF_MPS) / _U_SCALE
+  if x > 0:
+    return float(x / (1.0 + 1.2 * x))
+  if x < -1:
+    return float(-1.0 + 0.6 * (x + 1.0))
+  return float(x)
+
+
+def population_cadence(v: float) -> float:
+  """Population-mean cadence in steps/min at speed v m/s (see table)."""
+  return _CAD_REF * (v / 1.2) ** _CAD_EXP
+
+
+def stance_fraction(v: float) -> float:
+  """Population stance fraction of the gait cycle at speed v m/s."""
+  return 0.618 - 0.030 * np.log(v / _ANCHOR_COMF_MPS)
+
+
+def _fourier_basis(psi: np.ndarray) -> np.ndarray:
+  """[N] phases -> [N, 1 + 2K] basis (1, cos 2pi k psi, sin 2pi k psi)."""
+  k = np.arange(1, _HARMONICS + 1)
+  ang = 2.0 * np.pi * psi[:, None] * k[None, :]
+  cols = np.empty((psi.shape[0], 1 + 2 * _HARMONICS))
+  cols[:, 0] = 1.0
+  cols[:, 1::2] = np.cos(ang)
+  cols[:, 2::2] = np.sin(ang)
+  return cols
+
+
+def _bump(psi: np.ndarray, mu: float, width: float) -> np.ndarray:
+  """Periodic Gaussian bump of unit height at mu, SD ``width`` (cycles)."""
+  d = (psi - mu + 0.5) % 1.0 - 0.5
+  return np.exp(-0.5 * (d / width) ** 2)
+
+
+def _canonical_phase(stance: float, warp: np.ndarray) -> np.ndarray:
+  """Leg phase grid [_GRID + 1] -> canonical phase psi (monotone, psi(1)=1).
+
+  The density maps stance [0, stance) onto [0, 0.62) and swing onto
+  [0.62, 1), smoothed (SD 0.03 cycles) so the warp has no kink; ``warp``
+  [3] adds sum_k w_k sin(2 pi k psi) / (2 pi k), which moves peak timings
+  while keeping psi(0) = 0 and psi(1) = 1.
+  """
+  phi = (np.arange(_GRID) + 0.5) / _GRID
+  dens = np.where(phi < stance, _TOE_OFF / stance,
+                  (1.0 - _TOE_OFF) / (1.0 - stance))
+  freqs = np.fft.rfftfreq(_GRID, d=1.0 / _GRID)
+  kernel = np.exp(-0.5 * (2 * np.pi * freqs * 0.03) ** 2)
+  dens = np.fft.irfft(np.fft.rfft(dens) * kernel, n=_GRID)
+  cum = np.concatenate([[0.0], np.cumsum(dens)])
+  psi = cum / cum[-1]
+  for k, w in enumerate(warp, start=1):
+    psi = psi + w * np.sin(2 * np.pi * k * psi) / (2 * np.pi * k)
+  return psi
+
+
+def _ar1(rng: np.random.Generator, n: int, rho: float) -> np.ndarray:
+  """[n] stationary AR(1) sequence with unit variance."""
+  e = rng.standard_normal(n)
+  out = np.empty(n)
+  out[0] = e[0]
+  scale = np.sqrt(1.0 - rho ** 2)
+  for i in range(1, n):
+    out[i] = rho * out[i - 1] + scale * e[i]
+  return out
+
+
+def _ou(rng: np.random.Generator, t: np.ndarray, sd: float, tau: float,
+        channels: int) -> np.ndarray:
+  """[T, channels] Ornstein-Uhlenbeck drift (SD sd, time constant tau s).
+
+  Drawn on a 0.25 s grid and interpolated: the drift is slow anyway.
+  """
+  dt = 0.25
+  n = int(np.ceil((t[-1] - t[0]) / dt)) + 2
+  rho = np.exp(-dt / tau)
+  e = rng.standard_normal((n, channels))
+  x = np.empty((n, channels))
+  x[0] = e[0]
+  for i in range(1, n):
+    x[i] = rho * x[i - 1] + np.sqrt(1 - rho ** 2) * e[i]
+  grid = t[0] + dt * np.arange(n)
+  return sd * np.stack([np.interp(t, grid, x[:, c]) for c in range(channels)],
+                       axis=1)
+
+
+# ------------------------------------------------------- subject parameters
+@dataclasses.dataclass(frozen=True)
+class _Bump:
+  """amplitude(u) * bump(psi; mu, width) added to one channel."""
+  channel: int
+  mu: float
+  width: float
+  amp0: float
+  amp_u: float
+
+
+@dataclasses.dataclass(frozen=True)
+class _Subject:
+  """Persistent parameters of one synthetic subject (see module table)."""
+  name: str
+  index: int
+  cohort: str
+  paretic_side: Optional[str]
+  coef0: np.ndarray            # [6, 1 + 2K] curve coefficients at u = 0
+  coef_u: np.ndarray           # [6, 1 + 2K] change per unit u
+  bumps: Tuple[_Bump, ...]
+  cad_gain: float
+  cad_exp: float
+  stance_shift: Tuple[float, float]   # (right, left) added to s(v)
+  stance_slope: float                 # multiplier of the s(v) speed slope
+  timing_warp: np.ndarray             # [2, 3] right/left phase warps
+  lr_offset: float                    # left phase lag (cycles)
+  var_scale: float                    # stride variability multiplier
+
+
+def _z(rng: np.random.Generator, size=None):
+  """Standard normal draw(s) clipped at +-_Z_CLIP."""
+  return np.clip(rng.standard_normal(size), -_Z_CLIP, _Z_CLIP)
+
+
+def _shape_coefs(rng: np.random.Generator, sd: np.ndarray) -> np.ndarray:
+  """[1 + 2K] random smooth shape term (no mean), harmonic SDs ``sd``."""
+  c = np.zeros(1 + 2 * _HARMONICS)
+  n = len(sd)
+  c[1:1 + 2 * n] = _z(rng, 2 * n) * np.repeat(sd, 2) / np.sqrt(2)
+  return c
+
+
+def _draw_subject(seed: int, cohort: str, index: int,
+                  paretic_side: Optional[str] = None,
+                  severity: float = 0.0) -> _Subject:
+  rng = np.random.default_rng([seed, _COHORT_TAG[cohort], index, 0])
+  stroke = cohort == "stroke"
+  spread = 1.5 if stroke else 1.0
+  coef0 = np.zeros((constants.NUM_CHANNELS, 1 + 2 * _HARMONICS))
+  coef_u = np.zeros_like(coef0)
+  for j, joint in enumerate(constants.JOINTS):
+    comf = _TEMPLATE_SCALE[joint] * np.asarray(_TEMPLATE_COMF[joint])
+    delta = comf - _TEMPLATE_SCALE[joint] * np.asarray(_TEMPLATE_SLOW[joint])
+    z_gain = _z(rng)
+    gain = np.exp(spread * 0.08 * z_gain)
+    # Speed-response multiplier correlated (rho 0.5) with the gain.
+    mult = 1.0 + 0.25 * (0.5 * z_gain + np.sqrt(0.75) * _z(rng))
+    # Offsets are mostly marker placement: barely wider after a stroke.
+    offset = min(spread, 1.2) * _OFFSET_SD[joint] * _z(rng)
+    offset_u = 1.0 * _z(rng)
+    shape_sd = spread * _SHAPE_JOINT_SCALE[joint] * _SHAPE_SD
+    shape = _shape_coefs(rng, shape_sd)
+    shape_u = _shape_coefs(rng, 0.5 * _SHAPE_JOINT_SCALE[joint]
+                           * _SHAPE_SD[:3])
+    for side, chans in (("right", constants.RIGHT), ("left", constants.LEFT)):
+      ch = chans[j]
+      side_gain = gain * np.exp(0.03 * _z(rng))
+      side_shape = shape + _shape_coefs(rng, 0.3 * shape_sd)
+      c0 = comf + side_shape
+      cu = mult * delta + shape_u
+      c0[1:] *= side_gain
+      cu[1:] *= side_gain
+      c0[0] += offset + 1.2 * _z(rng)
+      cu[0] += offset_u
+      coef0[ch], coef_u[ch] = c0, cu
+  cad_gain = float(np.exp(0.06 * _z(rng)))
+  cad_exp = _CAD_EXP + 0.04 * _z(rng)
+  st = 0.012 * _z(rng)
+  stance_shift = (st + 0.004 * _z(rng),
+                  st + 0.004 * _z(rng))
+  stance_slope = float(max(0.2, 1.0 + 0.25 * _z(rng)))
+  warp_common = 0.06 * _z(rng, 3)
+  timing_warp = warp_common + 0.02 * _z(rng, (2, 3))
+  lr_offset = 0.5 + 0.008 * _z(rng)
+  var_scale = float(np.exp(0.2 * _z(rng)))
+  bumps: Tuple[_Bump, ...] = ()
+  if stroke:
+    (cad_gain, cad_exp, stance_shift, lr_offset, var_scale,
+     bumps) = _stroke_changes(rng, paretic_side, severity, cad_gain,
+                              stance_shift, var_scale)
+  prefix = "ST" if stroke else "AB"
+  return _Subject(
+      name=f"{prefix}{index + 1:02d}", index=index, cohort=cohort,
+      paretic_side=paretic_side, coef0=coef0, coef_u=coef_u, bumps=bumps,
+      cad_gain=cad_gain, cad_exp=float(cad_exp), stance_shift=stance_shift,
+      stance_slope=stance_slope, timing_warp=timing_warp,
+      lr_offset=float(lr_offset), var_scale=var_scale)
+
+
+def _stroke_changes(rng, paretic_side, severity, cad_gain, stance_shift,
+                    var_scale):
+  """Stroke-specific cadence, timing and paretic-side bumps (see table)."""
+  sev = float(severity)
+  p = constants.SIDE_CHANNELS[paretic_side]
+  other = "left" if paretic_side == "right" else "right"
+  n = constants.SIDE_CHANNELS[other]
+  cad_gain = cad_gain * (0.97 - 0.13 * sev) * np.exp(
+      0.05 * rng.standard_normal())
+  cad_exp = 0.45 + 0.08 * rng.standard_normal()
+  dp = 0.02 + 0.05 * sev * np.exp(0.3 * rng.standard_normal())
+  dn = 0.02 + 0.05 * sev * np.exp(0.3 * rng.standard_normal())
+  shift = {paretic_side: -dp, other: dn}
+  stance_shift = (stance_shift[0] + shift["right"],
+                  stance_shift[1] + shift["left"])
+  # The non-paretic step is shorter in time: the paretic heel strike comes
+  # late after the non-paretic one.
+  step_asym = (0.01 + 0.04 * sev) * np.exp(0.3 * rng.standard_normal())
+  lr_offset = 0.5 + (step_asym if paretic_side == "left" else -step_asym)
+  lr_offset += 0.01 * rng.standard_normal()
+  var_scale = var_scale * (1.5 + 1.5 * sev)
+  hip, knee, ankle = p
+  r = float(np.clip((0.15 + 0.55 * sev) * np.exp(0.15 * rng.standard_normal()),
+                    0.05, 0.8))
+  foot_drop = 1.0 + 7.0 * sev * np.exp(0.3 * rng.standard_normal())
+  push = float(np.clip(0.2 + 0.6 * sev + 0.1 * rng.standard_normal(), 0, 0.9))
+  hip_ext = 2.0 + 8.0 * sev * np.exp(0.3 * rng.standard_normal())
+  bumps = (
+      # Stiff knee: less swing flexion, and less of its growth with speed.
+      _Bump(knee, 0.735 + 0.01 * rng.standard_normal(), 0.075,
+            -r * 50.0, -r * 13.0),
+      # Knee in stance: hyperextension (-) or flexed stance (+).
+      _Bump(knee, 0.35, 0.12, 4.0 * _z(rng), 0.0),
+      # Foot drop: less dorsiflexion in swing.
+      _Bump(ankle, 0.86, 0.07, -foot_drop, 0.0),
+      # Weaker push-off plantarflexion.
+      _Bump(ankle, 0.64, 0.05, push * 12.0, push * 10.0),
+      # Less hip extension in late stance, less swing hip flexion.
+      _Bump(hip, 0.55, 0.10, hip_ext, 0.0),
+      _Bump(hip, 0.86, 0.10, -4.0 * sev, 0.0),
+      # Non-paretic side: a little more stance knee flexion and hip flexion
+      # (a common compensation); small on purpose.
+      _Bump(n[1], 0.15, 0.07, 3.0 * sev * rng.uniform(0, 1), 0.0),
+      _Bump(n[0], 0.9, 0.12, 2.0 * sev * rng.uniform(0, 1), 0.0),
+  )
+  return cad_gain, cad_exp, stance_shift, lr_offset, var_scale, bumps
+
+
+# ------------------------------------------------------------- recording
+def _cycle_tables(subj: _Subject, v: float, stance: Tuple[float, float]
+                  ) -> np.ndarray:
+  """[6, _GRID + 1] joint angle over one leg cycle (leg phase grid)."""
+  u = speed_feature(v)
+  tables = np.empty((constants.NUM_CHANNELS, _GRID + 1))
+  for s, chans in enumerate((constants.RIGHT, constants.LEFT)):
+    psi = _canonical_phase(stance[s], subj.timing_warp[s])
+    basis = _fourier_basis(psi)
+    for ch in chans:
+      tables[ch] = basis @ (subj.coef0[ch] + u * subj.coef_u[ch])
+      for b in subj.bumps:
+        if b.channel == ch:
+          tables[ch] += (b.amp0 + u * b.amp_u) * _bump(psi, b.mu, b.width)
+  return tables
+
+
+def _record(subj: _Subject, v: float, seed: int, recording: int,
+            duration_s: float, rate_hz: float) -> np.ndarray:
+  """One trial of subject ``subj`` at speed v: [T, 6] degrees."""
+  rng = np.random.default_rng(
+      [seed, _COHORT_TAG[subj.cohort], subj.index,
+       int(round(v * 1000)), recording + 1])
+  n = int(round(duration_s * rate_hz))
+  t = np.arange(n) / rate_hz
+  # Per-recording state: cadence and offsets vary a little between trials.
+  cadence = (population_cadence(v) / _CAD_REF) ** (subj.cad_exp / _CAD_EXP)
+  cadence = _CAD_REF * cadence * subj.cad_gain
+  cadence *= np.exp(0.015 * rng.standard_normal())
+  stride_s = 120.0 / cadence
+  slope = -0.030 * subj.stance_slope
+  base_stance = 0.618 + slope * np.log(v / _ANCHOR_COMF_MPS)
+  stance = tuple(float(np.clip(base_stance + d + 0.005 * rng.standard_normal(),
+                               0.5, 0.78)) for d in subj.stance_shift)
+  tables = _cycle_tables(subj, v, stance)
+  means = tables[:, :-1].mean(axis=1)
+  # Strides: AR(1) jitter plus a slow cadence drift (log-OU, 1 %, 8 s).
+  cv = 0.018 * (1.2 / v) ** 0.6 * subj.var_scale
+  n_str = int(duration_s / stride_s * 1.3) + 6
+  drift = np.exp(0.01 * _ar1(rng, n_str, np.exp(-stride_s / 8.0)))
+  durations = stride_s * drift * np.clip(1.0 + cv * _ar1(rng, n_str, 0.4),
+                                         0.6, 1.4)
+  phase0 = rng.uniform()
+  strikes = np.concatenate([[0.0], np.cumsum(durations)]) - phase0 * durations[0]
+  k = np.clip(np.searchsorted(strikes, t, side="right") - 1, 0, n_str - 1)
+  phi_r = k + (t - strikes[k]) / durations[k]
+  phi = np.stack([phi_r, phi_r - subj.lr_offset
+                  - 0.004 * subj.var_scale * np.interp(
+                      phi_r, np.arange(n_str), rng.standard_normal(n_str))])
+  # Stride-to-stride jitter, one value per stride, interpolated in phase.
+  knots = np.arange(-2, n_str + 2)
+  jit_gain = 0.03 * subj.var_scale * rng.standard_normal((6, knots.size))
+  jit_off = 0.6 * subj.var_scale * rng.standard_normal((6, knots.size))
+  jit_time = 0.1 * subj.var_scale * rng.standard_normal((2, knots.size))
+  grid = np.linspace(0.0, 1.0, _GRID + 1)
+  out = np.empty((n, constants.NUM_CHANNELS))
+  for s, chans in enumerate((constants.RIGHT, constants.LEFT)):
+    ph = phi[s]
+    ph = ph + np.interp(ph, knots, jit_time[s]) * np.sin(2 * np.pi * ph) / (
+        2 * np.pi)
+    frac = ph % 1.0
+    for ch in chans:
+      shape = np.interp(frac, grid, tables[ch]) - means[ch]
+      out[:, ch] = (means[ch] + (1.0 + np.interp(ph, knots, jit_gain[ch]))
+                    * shape + np.interp(ph, knots, jit_off[ch]))
+  out += 0.4 * rng.standard_normal(6)         # per-recording offset
+  out += _ou(rng, t, 0.4, 6.0, constants.NUM_CHANNELS)
+  out += 0.35 * rng.standard_normal(out.shape)
+  return out
+
+
+# ----------------------------------------------------------------- cohorts
+def _check_args(num_subjects: int, duration_s: float, rate_hz: float,
+                speeds: Sequence[float]) -> None:
+  if not isinstance(num_subjects, (int, np.integer)) or num_subjects < 1:
+    raise ConfigError(f"num_subjects must be a positive integer, got "
+                      f"{num_subjects!r}")
+  if not (np.isfinite(duration_s) and duration_s > 0):
+    raise ConfigError(f"duration_s must be > 0 seconds, got {duration_s!r}")
+  if not (np.isfinite(rate_hz) and rate_hz > 0):
+    raise ConfigError(f"rate_hz must be > 0, got {rate_hz!r}")
+  if int(round(duration_s * rate_hz)) < 2:
+    raise ConfigError(f"duration_s * rate_hz must give >= 2 samples, got "
+                      f"{duration_s} s at {rate_hz} Hz")
+  lo, hi = constants.SPEED_LIMITS_MPS
+  for v in speeds:
+    if not (np.isfinite(v) and lo <= v <= hi):
+      raise ConfigError(f"speeds: {v!r} m/s is outside the walking range "
+                        f"[{lo}, {hi}] m/s")
+
+
+def make_able_bodied_cohort(seed: int = 0, num_subjects: int = 22,
+                            speeds: Optional[Sequence[float]] = None,
+                            duration_s: float = 32.0, rate_hz: float = 200.0,
+                            *, recording: int = 0) -> List[Trial]:
+  """Able-bodied treadmill cohort: one Trial per subject and speed.
+
+  Args:
+    seed: cohort seed; the same seed gives identical arrays.
+    num_subjects: subjects 'AB01', 'AB02', ...
+    speeds: m/s; default 0.50..1.85 in 0.05 steps (28 speeds).
+    duration_s: seconds per trial.
+    rate_hz: sampling rate.
+    recording: 0 = the cohort; k > 0 = an independent repeat recording of
+      the same subjects and speeds (the oracle's "second recording").
+
+  Returns:
+    list of Trial (subject-major, then speed order); angles [T, 6] degrees,
+    T = round(duration_s * rate_hz); cohort 'able_bodied'.
+  """
+  speeds = _AB_SPEEDS if speeds is None else tuple(
+      round(float(v), 2) for v in speeds)
+  _check_args(num_subjects, duration_s, rate_hz, speeds)
+  trials = []
+  for i in range(num_subjects):
+    subj = _draw_subject(seed, "able_bodied", i)
+    for v in speeds:
+      trials.append(Trial(subject=subj.name, speed_mps=v,
+                          angles=_record(subj, v, seed, recording,
+                                         duration_s, rate_hz),
+                          rate_hz=rate_hz, cohort="able_bodied",
+                          paretic_side=None, origin="synthetic"))
+  return trials
+
+
+def _paretic_sides(rng: np.random.Generator, num_subjects: int) -> List[str]:
+  """11 left / 8 right for 19 subjects, proportionally otherwise."""
+  n_left = int(round(num_subjects * 11 / 19))
+  sides = ["left"] * n_left + ["right"] * (num_subjects - n_left)
+  return [sides[i] for i in rng.permutation(num_subjects)]
+
+
+def _self_selected_speed(rng: np.random.Generator, severity: float) -> float:
+  """0.40..0.85 m/s on a 0.05 grid, never one of the base speeds."""
+  v = 0.9 - 0.5 * severity + 0.08 * rng.standard_normal()
+  v = float(np.clip(round(v / 0.05) * 0.05, 0.4, 0.85))
+  if abs(v - 0.6) < 1e-9:
+    v = 0.55 if rng.uniform() < 0.5 else 0.65
+  return round(v, 2)
+
+
+def make_stroke_cohort(seed: int = 1, num_subjects: int = 19,
+                       duration_s: float = 32.0, rate_hz: float = 200.0,
+                       *, recording: int = 0) -> List[Trial]:
+  """Stroke-like treadmill cohort: 0.3/0.6/0.9/1.2 m/s + self-selected.
+
+  Args:
+    seed: cohort seed; the same seed gives identical arrays.
+    num_subjects: subjects 'ST01', ...; paretic sides 11 left : 8 right
+      (scaled proportionally for other counts).
+    duration_s: seconds per trial.
+    rate_hz: sampling rate.
+    recording: 0 = the cohort; k > 0 = an independent repeat recording.
+
+  Returns:
+    list of Trial, five per subject (base speeds ascending, then the
+    self-selected one); cohort 'stroke', paretic_side set.
+  """
+  _check_args(num_subjects, duration_s, rate_hz, _STROKE_BASE_SPEEDS)
+  rng = np.random.default_rng([seed, _COHORT_TAG["stroke"], 10 ** 6])
+  sides = _paretic_sides(rng, num_subjects)
+  severities = rng.beta(2.0, 2.0, size=num_subjects)
+  trials = []
+  for i in range(num_subjects):
+    subj = _draw_subject(seed, "stroke", i, sides[i], severities[i])
+    v_self = _self_selected_speed(rng, severities[i])
+    for v in _STROKE_BASE_SPEEDS + (v_self,):
+      trials.append(Trial(subject=subj.name, speed_mps=v,
+                          angles=_record(subj, v, seed, recording,
+                                         duration_s, rate_hz),
+                          rate_hz=rate_hz, cohort="stroke",
+                          paretic_side=sides[i], origin="synthetic"))
+  return trials

@@ -1,0 +1,474 @@
+r"""TFDS datasets of gait trials: array_record files read without TensorFlow.
+
+One builder, ``gaitjax_gait``, with one BuilderConfig per data source:
+
+  synthetic_able_bodied  22 synthetic subjects x 28 speeds (0.50..1.85 m/s),
+                         generated at 200 Hz, preprocessed like real data.
+  synthetic_stroke       19 synthetic stroke subjects x 5 speeds.
+  camargo                Camargo et al. 2021 (manual_dir = its root folder).
+  folder                 a folder of .csv/.mot/.npz trials (manual_dir).
+
+One example per trial (paper II.C): ``angles`` [600, 6] float32 degrees at
+20 Hz, ``speed`` float32 m/s, ``subject``/``cohort``/``paretic_side``/
+``origin`` Text (paretic_side '' when none). Data lives in
+``<data_dir>/gaitjax_gait/<config>/<version>/``; read it back with
+``gaitjax.data.dataset.load_split`` (TFDS data sources, no TensorFlow; the
+``tfds build`` tool and ``tfds.load`` need TensorFlow and are not used).
+
+Splits are by subject, never by trial:
+  * able-bodied sources: subjects sorted, shuffled with ``split_seed``, then
+    ``num_train/val/test_subjects`` (13/4/5, paper II.E). When the source has
+    another number of subjects (a folder, a partial Camargo copy) the counts
+    are scaled to it, each split keeping at least one subject; with fewer
+    than 3 subjects everything goes to 'test'.
+  * stroke sources (all trials cohort 'stroke'): every subject in 'test'.
+    The paper evaluates all 19 stroke subjects and never trains on them.
+    A folder mixing cohorts is refused.
+  Splits with no subject are not written.
+
+Normalisation statistics (paper II.C) are written beside the data as plain
+JSON, ``<data_dir>/gaitjax_gait/<config>/<version>/gaitjax_stats.json``:
+fit on the 'train' split when there is one, otherwise (stroke) on
+``num_stats_subjects`` (12) subjects drawn with ``stats_seed``. The file also
+records the build parameters and the subjects of every split.
+
+Builds happen in TFDS's ``incomplete.*`` sibling folder and are renamed into
+place only when complete, so an interrupted build never loads as a dataset
+(``build`` removes such leftovers before building again).
+
+  python launch/build_data.py --dataset=all_synthetic --data_dir=data
+"""
+import dataclasses
+import json
+import os
+import pathlib
+import shutil
+import time
+from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple
+
+from absl import logging
+import numpy as np
+import tensorflow_datasets as tfds
+
+from gaitjax import constants
+from gaitjax.data.trial import Trial
+from gaitjax.errors import ConfigError, DataError
+
+DATASET_NAME = "gaitjax_gait"
+VERSION = "1.0.0"
+STATS_FILE = "gaitjax_stats.json"
+CONFIG_NAMES: Tuple[str, ...] = (
+    "synthetic_able_bodied", "synthetic_stroke", "camargo", "folder")
+SYNTHETIC: Tuple[str, ...] = ("synthetic_able_bodied", "synthetic_stroke")
+MANUAL: Tuple[str, ...] = ("camargo", "folder")
+ALL_SYNTHETIC = "all_synthetic"
+SPLITS: Tuple[str, ...] = ("train", "validation", "test")
+# Fewest subjects that still give every split one subject.
+MIN_SUBJECTS_TO_SPLIT = 3
+
+MANUAL_INSTRUCTIONS = """\
+camargo: --manual_dir is the root of the Camargo et al. 2021 download
+(subject folders AB06.. with treadmill/ik .mat files).
+folder: --manual_dir is a folder of .csv/.mot/.npz trials as described in
+gaitjax/data/readers.py (read_folder).
+"""
+
+
+@dataclasses.dataclass
+class GaitConfig(tfds.core.BuilderConfig):
+  """BuilderConfig with the cohort, split and statistics parameters.
+
+  ``num_subjects``/``speeds`` only apply to the synthetic sources and exist so
+  tests and smoke runs can build tiny cohorts; () means the cohort default.
+  """
+  source: str = "synthetic_able_bodied"
+  num_subjects: int = 22
+  speeds: Tuple[float, ...] = ()
+  cohort_seed: int = 0
+  duration_s: float = 32.0               # raw synthetic length, > 30 s
+  raw_rate_hz: float = 200.0             # [P II.B] motion capture rate
+  num_train_subjects: int = 13           # [P II.E]
+  num_val_subjects: int = 4              # [P II.E]
+  num_test_subjects: int = 5             # [P II.E]
+  split_seed: int = 0
+  num_stats_subjects: int = 12           # [P II.C] stroke statistics
+  stats_seed: int = 0
+  seq_len: int = constants.SEQ_LEN
+  rate_hz: float = constants.RATE_HZ
+  # Real recordings may hold a short or implausible trial: skip it with a
+  # warning instead of failing the whole build. Synthetic data never should.
+  skip_bad_trials: bool = False
+
+
+# Fields that define what a build contains (recorded in the stats file and
+# compared when a build is reused).
+_PARAM_FIELDS: Tuple[str, ...] = (
+    "source", "num_subjects", "speeds", "cohort_seed", "duration_s",
+    "raw_rate_hz", "num_train_subjects", "num_val_subjects",
+    "num_test_subjects", "split_seed", "num_stats_subjects", "stats_seed",
+    "seq_len", "rate_hz", "skip_bad_trials")
+# Fields `build(..., **overrides)` may change.
+OVERRIDABLE: Tuple[str, ...] = _PARAM_FIELDS[1:]
+
+
+def _configs() -> List[GaitConfig]:
+  return [
+      GaitConfig(name="synthetic_able_bodied", source="synthetic_able_bodied",
+                 num_subjects=22, cohort_seed=0,
+                 description="Synthetic able-bodied cohort, 22 subjects x "
+                             "28 speeds 0.50..1.85 m/s."),
+      GaitConfig(name="synthetic_stroke", source="synthetic_stroke",
+                 num_subjects=19, cohort_seed=1,
+                 description="Synthetic stroke cohort, 19 subjects at 0.3, "
+                             "0.6, 0.9, 1.2 m/s and a self-selected speed; "
+                             "all subjects in 'test'."),
+      GaitConfig(name="camargo", source="camargo", skip_bad_trials=True,
+                 description="Camargo et al. 2021 treadmill trials "
+                             "(manual_dir)."),
+      GaitConfig(name="folder", source="folder", skip_bad_trials=True,
+                 description="A folder of .csv/.mot/.npz trials "
+                             "(manual_dir)."),
+  ]
+
+
+class GaitjaxGait(tfds.core.GeneratorBasedBuilder):
+  """Gait trials, one example per subject x speed, split by subject."""
+
+  VERSION = tfds.core.Version(VERSION)
+  BUILDER_CONFIGS = _configs()
+  MANUAL_DOWNLOAD_INSTRUCTIONS = MANUAL_INSTRUCTIONS
+
+  def __init__(self, *, overrides: Optional[Dict[str, Any]] = None, **kwargs):
+    # A custom BuilderConfig may not reuse a registered name, and the data
+    # must land under the registered name so `load_split` finds it: apply
+    # field overrides to the named config instead.
+    self._overrides = dict(overrides or {})
+    super().__init__(**kwargs)
+
+  def _create_builder_config(self, builder_config, version):
+    config = super()._create_builder_config(builder_config, version=version)
+    if self._overrides:
+      config = dataclasses.replace(config, **self._overrides)
+    return config
+
+  def _info(self) -> tfds.core.DatasetInfo:
+    seq_len = self.builder_config.seq_len
+    return tfds.core.DatasetInfo(
+        builder=self,
+        description=(f"{self.builder_config.description} Sagittal hip, knee "
+                     f"and ankle angles (degrees, clinical signs, "
+                     f"channels {', '.join(constants.CHANNELS)}) at "
+                     f"{self.builder_config.rate_hz:g} Hz, {seq_len} samples."),
+        features=tfds.features.FeaturesDict({
+            "angles": tfds.features.Tensor(
+                shape=(seq_len, constants.NUM_CHANNELS), dtype=np.float32),
+            "speed": tfds.features.Scalar(dtype=np.float32),
+            "subject": tfds.features.Text(),
+            "cohort": tfds.features.Text(),
+            "paretic_side": tfds.features.Text(),
+            "origin": tfds.features.Text(),
+        }),
+        homepage="https://github.com/",
+    )
+
+  def _split_generators(self, dl_manager):
+    cfg = self.builder_config
+    trials = _read_source(cfg, dl_manager.manual_dir if cfg.source in MANUAL
+                          else None)
+    records, skipped = _preprocess(trials, cfg)
+    cohorts = {r["subject"]: r["cohort"] for r in records}
+    splits = assign_splits(cohorts, cfg)
+    stats, fit_on, stats_subjects = _fit_split_stats(records, splits, cfg)
+    info = {
+        "stats": stats.to_dict(),
+        "fit_on": fit_on,
+        "stats_subjects": stats_subjects,
+        "splits": splits,
+        "num_examples": {s: sum(r["subject"] in set(splits[s])
+                                for r in records) for s in splits},
+        "build": build_params(cfg, dl_manager.manual_dir
+                              if cfg.source in MANUAL else None),
+        "skipped": skipped,
+    }
+    # During download_and_prepare data_path is TFDS's incomplete.* folder,
+    # renamed with the arrays only once everything is written.
+    (pathlib.Path(self.data_path) / STATS_FILE).write_text(
+        json.dumps(info, indent=1, sort_keys=True))
+    logging.info("%s/%s: splits %s; statistics fit on %s", DATASET_NAME,
+                 cfg.name, {s: len(v) for s, v in splits.items()}, fit_on)
+    return {split: self._generate_examples(
+        [r for r in records if r["subject"] in set(subjects)])
+            for split, subjects in splits.items() if subjects}
+
+  def _generate_examples(self, records) -> Iterator[Tuple[str, Dict]]:
+    for r in records:
+      yield r["key"], {k: r[k] for k in ("angles", "speed", "subject",
+                                         "cohort", "paretic_side", "origin")}
+
+
+def build_params(cfg: GaitConfig, manual_dir=None) -> Dict[str, Any]:
+  """What a build contains, as JSON-able values (compared on reuse)."""
+  params = {f: getattr(cfg, f) for f in _PARAM_FIELDS}
+  params["speeds"] = [float(v) for v in params["speeds"]]
+  params["manual_dir"] = (str(pathlib.Path(manual_dir).resolve())
+                          if manual_dir else None)
+  return params
+
+
+def _read_source(cfg: GaitConfig, manual_dir) -> List[Trial]:
+  """All trials of the config's source (synthetic or from manual_dir)."""
+  t0 = time.time()
+  if cfg.source == "synthetic_able_bodied":
+    from gaitjax.data import synthetic
+    logging.info("generating %d synthetic able-bodied subjects at %g Hz",
+                 cfg.num_subjects, cfg.raw_rate_hz)
+    trials = synthetic.make_able_bodied_cohort(
+        seed=cfg.cohort_seed, num_subjects=cfg.num_subjects,
+        speeds=list(cfg.speeds) if cfg.speeds else None,
+        duration_s=cfg.duration_s, rate_hz=cfg.raw_rate_hz)
+  elif cfg.source == "synthetic_stroke":
+    from gaitjax.data import synthetic
+    logging.info("generating %d synthetic stroke subjects at %g Hz",
+                 cfg.num_subjects, cfg.raw_rate_hz)
+    trials = synthetic.make_stroke_cohort(
+        seed=cfg.cohort_seed, num_subjects=cfg.num_subjects,
+        duration_s=cfg.duration_s, rate_hz=cfg.raw_rate_hz)
+  elif cfg.source in MANUAL:
+    root = _check_manual_dir(cfg.name, manual_dir)
+    from gaitjax.data import readers
+    logging.info("reading %s trials from %s", cfg.name, root)
+    read = readers.read_camargo if cfg.source == "camargo" else \
+        readers.read_folder
+    trials = read(root)
+  else:
+    raise ConfigError(f"builder config {cfg.name}: unknown source "
+                      f"{cfg.source!r}, expected one of {CONFIG_NAMES}")
+  if not trials:
+    raise DataError(f"{cfg.name}: no trials found"
+                    + (f" in {manual_dir}" if manual_dir else ""))
+  logging.info("%s: %d trials of %d subjects read in %.1f s", cfg.name,
+               len(trials), len({t.subject for t in trials}),
+               time.time() - t0)
+  return trials
+
+
+def _check_manual_dir(name: str, manual_dir) -> pathlib.Path:
+  if manual_dir is None or not str(manual_dir):
+    raise DataError(f"dataset {name} needs --manual_dir=RAW_ROOT (the folder "
+                    f"with the raw {name} data)")
+  root = pathlib.Path(os.fspath(manual_dir)).expanduser()
+  if not root.is_dir():
+    raise DataError(f"--manual_dir={manual_dir}: not a folder (dataset {name} "
+                    f"reads its raw data from there)")
+  return root
+
+
+def _preprocess(trials: Sequence[Trial], cfg: GaitConfig
+                ) -> Tuple[List[Dict], List[str]]:
+  """Trials -> (records with [seq_len, 6] angles at rate_hz, skip reasons)."""
+  from gaitjax.data import preprocess
+  by_subject: Dict[str, List[Trial]] = {}
+  for t in trials:
+    by_subject.setdefault(t.subject, []).append(t)
+  records, skipped = [], []
+  subjects = sorted(by_subject)
+  for n, subject in enumerate(subjects, 1):
+    subject_trials = sorted(by_subject[subject],
+                            key=lambda t: (t.speed_mps, t.origin))
+    kept = 0
+    for i, t in enumerate(subject_trials):
+      try:
+        angles = preprocess.to_model_input(t, seq_len=cfg.seq_len,
+                                           rate_hz=cfg.rate_hz)
+      except DataError as e:
+        if not cfg.skip_bad_trials:
+          raise
+        logging.warning("skipping a trial: %s", e)
+        skipped.append(str(e).splitlines()[0])
+        continue
+      records.append({
+          "key": f"{subject}_{i:04d}",
+          "angles": np.asarray(angles, np.float32),
+          "speed": np.float32(t.speed_mps),
+          "subject": subject,
+          "cohort": t.cohort,
+          "paretic_side": t.paretic_side or "",
+          "origin": t.origin or "",
+      })
+      kept += 1
+    logging.info("subject %d/%d %s: %d trials", n, len(subjects), subject,
+                 kept)
+  if skipped:
+    logging.warning("%s: skipped %d of %d trials (see warnings above)",
+                    cfg.name, len(skipped), len(trials))
+  if not records:
+    raise DataError(f"{cfg.name}: no usable trial (all {len(trials)} were "
+                    f"too short or implausible)")
+  return records, skipped
+
+
+def assign_splits(cohorts: Dict[str, str], cfg: GaitConfig
+                  ) -> Dict[str, List[str]]:
+  """Subject -> split by the rules in the module docstring.
+
+  Args:
+    cohorts: subject -> cohort ('able_bodied' | 'stroke').
+    cfg: the split counts and seed.
+
+  Returns:
+    {'train': [...], 'validation': [...], 'test': [...]} (sorted names).
+  """
+  subjects = sorted(cohorts)
+  kinds = set(cohorts.values())
+  if "stroke" in kinds and len(kinds) > 1:
+    stroke = sorted(s for s in subjects if cohorts[s] == "stroke")
+    raise DataError(f"{cfg.name}: mixes able-bodied and stroke subjects "
+                    f"(stroke: {', '.join(stroke[:5])}...); put each cohort "
+                    f"in its own folder and build it separately")
+  empty = {s: [] for s in SPLITS}
+  n = len(subjects)
+  if kinds == {"stroke"} or n < MIN_SUBJECTS_TO_SPLIT:
+    if kinds != {"stroke"}:
+      logging.warning("%s: only %d subjects, all go to 'test'", cfg.name, n)
+    return {**empty, "test": subjects}
+  counts = (cfg.num_train_subjects, cfg.num_val_subjects,
+            cfg.num_test_subjects)
+  if min(counts) < 0 or sum(counts) <= 0:
+    raise ConfigError(f"{cfg.name}: subject counts {counts} must be >= 0")
+  if n != sum(counts):
+    val = max(1, round(n * counts[1] / sum(counts)))
+    test = max(1, round(n * counts[2] / sum(counts)))
+    counts = (n - val - test, val, test)
+    logging.info("%s: %d subjects, split %d/%d/%d (scaled from %d/%d/%d)",
+                 cfg.name, n, *counts, cfg.num_train_subjects,
+                 cfg.num_val_subjects, cfg.num_test_subjects)
+  order = np.random.default_rng(cfg.split_seed).permutation(n)
+  shuffled = [subjects[i] for i in order]
+  bounds = np.cumsum((0,) + counts)
+  return {split: sorted(shuffled[bounds[i]:bounds[i + 1]])
+          for i, split in enumerate(SPLITS)}
+
+
+def _fit_split_stats(records, splits, cfg):
+  """NormStats from 'train', or from num_stats_subjects subjects (stroke)."""
+  from gaitjax.data import normalize
+  if splits["train"]:
+    chosen = list(splits["train"])
+    fit_on = "train"
+  else:
+    choose = getattr(normalize, "choose_stats_subjects", None) or getattr(
+        normalize, "stroke_stats_subjects")
+    everyone = sorted({r["subject"] for r in records})
+    chosen = sorted(choose(everyone, num=min(cfg.num_stats_subjects,
+                                             len(everyone)),
+                           seed=cfg.stats_seed))
+    fit_on = f"{len(chosen)} randomly chosen subjects (seed {cfg.stats_seed})"
+  keep = set(chosen)
+  x = np.stack([r["angles"] for r in records if r["subject"] in keep])
+  return normalize.fit_stats(x), fit_on, chosen
+
+
+# --------------------------------------------------------------- building
+
+
+def dataset_path(data_dir, dataset: str) -> pathlib.Path:
+  """<data_dir>/gaitjax_gait/<dataset>/<version>: where a build lives."""
+  return pathlib.Path(os.fspath(data_dir)).expanduser() / DATASET_NAME / \
+      dataset / VERSION
+
+
+def is_built(data_dir, dataset: str) -> bool:
+  """True when a complete build (TFDS info + our stats file) is there."""
+  path = dataset_path(data_dir, dataset)
+  return all((path / f).is_file() for f in
+             ("dataset_info.json", "features.json", STATS_FILE))
+
+
+def build(dataset: str, data_dir, manual_dir=None, overwrite: bool = False,
+          **overrides) -> List[pathlib.Path]:
+  """Builds one dataset (or 'all_synthetic') into data_dir; returns its paths.
+
+  Args:
+    dataset: a name in CONFIG_NAMES or 'all_synthetic'.
+    data_dir: the TFDS data_dir (the folder ``load_split`` reads).
+    manual_dir: raw data root for 'camargo' / 'folder'.
+    overwrite: rebuild even when a complete build exists.
+    **overrides: GaitConfig fields (OVERRIDABLE), e.g. num_subjects=4 for a
+      tiny synthetic cohort; ignored by configs whose source does not use
+      them (num_subjects/speeds are synthetic-only).
+
+  A complete build with the same parameters is reused; one with different
+  parameters is an error unless ``overwrite``.
+  """
+  if dataset == ALL_SYNTHETIC:
+    names = list(SYNTHETIC)
+  elif dataset in CONFIG_NAMES:
+    names = [dataset]
+  else:
+    raise ConfigError(f"--dataset={dataset}: expected one of "
+                      f"{', '.join(CONFIG_NAMES + (ALL_SYNTHETIC,))}")
+  bad = sorted(set(overrides) - set(OVERRIDABLE))
+  if bad:
+    raise ConfigError(f"unknown dataset parameter(s) {bad}; allowed: "
+                      f"{', '.join(OVERRIDABLE)}")
+  for name in names:
+    if name in MANUAL:
+      _check_manual_dir(name, manual_dir)
+  if not str(data_dir):
+    raise ConfigError("--data_dir is required")
+  return [_build_one(name, data_dir, manual_dir, overwrite, overrides)
+          for name in names]
+
+
+def _build_one(name, data_dir, manual_dir, overwrite, overrides):
+  own = dict(overrides)
+  if name not in SYNTHETIC:
+    own.pop("num_subjects", None)
+    own.pop("speeds", None)
+  if name == "synthetic_stroke":
+    own.pop("speeds", None)  # stroke speeds are fixed by the cohort
+  if "speeds" in own:
+    own["speeds"] = tuple(float(v) for v in own["speeds"] or ())
+  data_dir = pathlib.Path(os.fspath(data_dir)).expanduser()
+  builder = GaitjaxGait(config=name, data_dir=os.fspath(data_dir),
+                        file_format="array_record", overrides=own)
+  path = dataset_path(data_dir, name)
+  wanted = build_params(builder.builder_config,
+                        manual_dir if name in MANUAL else None)
+  mode = tfds.download.GenerateMode.REUSE_DATASET_IF_EXISTS
+  if path.exists():
+    if overwrite or not is_built(data_dir, name):
+      mode = tfds.download.GenerateMode.FORCE_REDOWNLOAD
+    else:
+      have = json.loads((path / STATS_FILE).read_text()).get("build")
+      if have != wanted:
+        diff = sorted(k for k in wanted if have is None
+                      or have.get(k) != wanted[k])
+        raise DataError(f"{path} was built with different parameters "
+                        f"({', '.join(diff)}); pass --overwrite to rebuild")
+      logging.info("reusing the complete build in %s", path)
+      return path
+  _remove_stale_incomplete(path)
+  t0 = time.time()
+  config = tfds.download.DownloadConfig(
+      manual_dir=os.fspath(manual_dir) if manual_dir else None,
+      download_mode=mode)
+  builder.download_and_prepare(download_config=config)
+  logging.info("built %s in %.1f s: %.1f MB in %s", name, time.time() - t0,
+               folder_size(path) / 1e6, path)
+  return path
+
+
+def _remove_stale_incomplete(path: pathlib.Path) -> None:
+  """Deletes incomplete.* folders an interrupted build left (never loadable)."""
+  if not path.parent.is_dir():
+    return
+  for stale in path.parent.glob(f"incomplete.*_{path.name}"):
+    logging.warning("removing an interrupted build: %s", stale)
+    shutil.rmtree(stale, ignore_errors=True)
+
+
+def folder_size(path) -> int:
+  """Bytes of all files under path."""
+  return sum(f.stat().st_size for f in pathlib.Path(path).rglob("*")
+             if f.is_file())

@@ -1,0 +1,226 @@
+"""metrics.json and report.md: analogues of the paper's Tables I-III.
+
+``results`` maps model name -> cohort -> either a list of per-pair records
+(``metrics.pair_records``) or a dict {'records': [...], 'summary': {...},
+'analyses': {...}} (summary computed when missing). Non-finite numbers are
+written to JSON as null; every file is written atomically.
+"""
+import dataclasses
+import json
+import math
+import os
+from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
+
+import numpy as np
+
+from gaitjax import constants
+from gaitjax import io as gio
+from gaitjax.eval import metrics
+
+_DASH = "-"
+# Short cohort names for table headers (a terminal is ~120 columns wide).
+_ABBREV = {"able_bodied": "AB", "stroke": "ST"}
+
+
+def _jsonable(x: Any) -> Any:
+  """numpy / NaN -> plain JSON values (non-finite floats become None)."""
+  if dataclasses.is_dataclass(x) and not isinstance(x, type):
+    return _jsonable(dataclasses.asdict(x))
+  if isinstance(x, Mapping):
+    return {str(k): _jsonable(v) for k, v in x.items()}
+  if isinstance(x, (list, tuple)):
+    return [_jsonable(v) for v in x]
+  if isinstance(x, np.ndarray):
+    return _jsonable(x.tolist())
+  if isinstance(x, (bool, np.bool_)):
+    return bool(x)
+  if isinstance(x, (int, np.integer)):
+    return int(x)
+  if isinstance(x, (float, np.floating)):
+    return float(x) if math.isfinite(float(x)) else None
+  return x
+
+
+def _entry(value: Any) -> Dict[str, Any]:
+  """A results leaf as {'records', 'summary', ...} with a summary."""
+  entry = {"records": list(value)} if isinstance(value, (list, tuple)) else dict(value)
+  entry.setdefault("records", [])
+  if "summary" not in entry:
+    entry["summary"] = metrics.summarize(entry["records"])
+  return entry
+
+
+def _cohorts(results: Mapping[str, Mapping[str, Any]]) -> List[str]:
+  seen = {c: None for r in results.values() for c in r}
+  known = [c for c in constants.COHORTS if c in seen]
+  return known + [c for c in seen if c not in known]
+
+
+def _num(x: Any, fmt: str = "{:.2f}") -> str:
+  return fmt.format(x) if x is not None and np.isfinite(x) else _DASH
+
+
+def _metric(summary: Mapping[str, Any], key: str) -> float:
+  m = summary.get("metrics", {}).get(key)
+  return m["mean"] if m else math.nan
+
+
+# ------------------------------------------------------------------ tables
+def format_table(headers: Sequence[str], rows: Sequence[Sequence[Any]], *,
+                 title: Optional[str] = None) -> str:
+  """Fixed-width markdown table (also readable in a terminal)."""
+  cells = [[str(h) for h in headers]] + [[str(c) for c in r] for r in rows]
+  widths = [max(len(r[i]) for r in cells) for i in range(len(headers))]
+
+  def line(r):
+    return "| " + " | ".join(c.ljust(w) for c, w in zip(r, widths)) + " |"
+
+  out = [line(cells[0]),
+         "|" + "|".join("-" * (w + 2) for w in widths) + "|"]
+  out += [line(r) for r in cells[1:]]
+  if title:
+    out = [title, ""] + out
+  return "\n".join(out)
+
+
+def overall_table(results: Mapping[str, Mapping[str, Any]]
+                  ) -> Tuple[List[str], List[List[str]]]:
+  """Table I: one row per model; per cohort MAE (deg), r, rank / cohort
+  size, rank with randomised encoding, cadence error (steps/min and %)."""
+  cohorts = _cohorts(results)
+  headers = ["model"]
+  for c in cohorts:
+    a = _ABBREV.get(c, c)
+    headers += [f"{a} MAE (deg)", f"{a} r", f"{a} rank", f"{a} rank rand",
+                f"{a} cadence err"]
+  rows = []
+  for model, by_cohort in results.items():
+    row = [model]
+    for c in cohorts:
+      if c not in by_cohort:
+        row += [_DASH] * 5
+        continue
+      h = _entry(by_cohort[c])["summary"]["headline"]
+      rank = _num(h["rank"], "{:.1f}")
+      if rank != _DASH and np.isfinite(h["cohort_size"]):
+        rank += f" / {h['cohort_size']:.0f}"
+      cad = _DASH
+      if np.isfinite(h["cadence_mae"]):
+        cad = f"{h['cadence_mae']:.1f} ({_num(h['cadence_pct'], '{:.1f}')}%)"
+      row += [_num(h["mae"]), _num(h["r"]), rank,
+              _num(h["rank_random"], "{:.1f}"), cad]
+    rows.append(row)
+  return headers, rows
+
+
+def joint_table(summary: Mapping[str, Any], cohort: str
+                ) -> Tuple[List[str], List[List[str]]]:
+  """Table II: rows hip/knee/ankle/overall; MAE and r per side
+  (paretic / non-paretic for stroke, right / left otherwise)."""
+  sides = (("paretic", "non_paretic") if cohort == "stroke"
+           and "mae_paretic" in summary.get("metrics", {}) else ("right", "left"))
+  names = [s.replace("_", "-") for s in sides]
+  headers = (["joint"] + [f"MAE {n} (deg)" for n in names]
+             + [f"r {n}" for n in names])
+  rows = []
+  for joint in constants.JOINTS + ("overall",):
+    keys = [f"{joint}_{s}" if joint != "overall" else s for s in sides]
+    rows.append([joint] + [_num(_metric(summary, f"mae_{k}")) for k in keys]
+                + [_num(_metric(summary, f"r_{k}")) for k in keys])
+  return headers, rows
+
+
+def rank_table(results: Mapping[str, Mapping[str, Any]]
+               ) -> Tuple[List[str], List[List[str]]]:
+  """Table III: subject vs randomised encoding rank per model and cohort."""
+  headers = ["model", "cohort", "subject encoding", "randomised encoding",
+             "cohort size"]
+  rows = []
+  for model, by_cohort in results.items():
+    for c in _cohorts({model: by_cohort}):
+      h = _entry(by_cohort[c])["summary"]["headline"]
+      if np.isfinite(h["rank"]) or np.isfinite(h["rank_random"]):
+        rows.append([model, c, _num(h["rank"], "{:.1f}"),
+                     _num(h["rank_random"], "{:.1f}"),
+                     _num(h["cohort_size"], "{:.0f}")])
+  return headers, rows
+
+
+_LEGEND = ("AB = able-bodied, ST = stroke. MAE: gait-cycle-normalised, deg. "
+           "rank: personalisation rank (1 = own subject closest) / number of "
+           "subjects compared; rank rand: with a randomly chosen other "
+           "subject's source encoded. cadence err: mean |generated - real| "
+           "in steps/min (mean % of real).")
+
+
+def format_overall(results: Mapping[str, Mapping[str, Any]]) -> str:
+  """Table I as text, for the terminal."""
+  return format_table(*overall_table(results),
+                      title="Overall results (means over pairs)") + (
+                          "\n" + _LEGEND)
+
+
+# ------------------------------------------------------------------ writer
+def _nan_section(results) -> List[str]:
+  lines = []
+  for model, by_cohort in results.items():
+    for c, value in by_cohort.items():
+      s = _entry(value)["summary"]
+      for group, reasons in sorted(s["nan_reasons"].items()):
+        for why, n in sorted(reasons.items()):
+          lines.append(f"- {model} / {c}: {group} NaN in {n} of "
+                       f"{s['num_records']} pairs: {why}")
+  return lines or ["- none"]
+
+
+def write_report(out_dir: str, results: Mapping[str, Mapping[str, Any]],
+                 extra: Optional[Mapping[str, Any]] = None) -> Dict[str, str]:
+  """Writes metrics.json and report.md into out_dir.
+
+  Args:
+    out_dir: folder (created).
+    results: model -> cohort -> records list or {'records', 'summary',
+      'analyses'} (see module docstring).
+    extra: optional {'figures': {name: path}, 'main_model': str,
+      'notes': [str], ...}; everything is also stored in metrics.json.
+  Returns:
+    {'metrics': path, 'report': path}.
+  """
+  extra = dict(extra or {})
+  os.makedirs(out_dir, exist_ok=True)
+  entries = {m: {c: _entry(v) for c, v in by.items()} for m, by in results.items()}
+  doc = {"models": entries, "extra": extra,
+         "nan_counts": {m: {c: {k: v["n_nan"] for k, v in
+                                e["summary"]["metrics"].items() if v["n_nan"]}
+                            for c, e in by.items()}
+                        for m, by in entries.items()}}
+  metrics_path = os.path.join(out_dir, "metrics.json")
+  gio.atomic_write_text(metrics_path,
+                        json.dumps(_jsonable(doc), indent=1, allow_nan=False))
+
+  main = extra.get("main_model") or next(iter(entries), None)
+  md = ["# gaitjax evaluation report", ""]
+  md += [format_table(*overall_table(entries),
+                      title="## Table I. Overall results (means over pairs)"), ""]
+  md += [_LEGEND, ""]
+  if main is not None:
+    for c, e in entries[main].items():
+      md += [format_table(*joint_table(e["summary"], c),
+                          title=f"## Table II. Joints, {c} ({main})"), ""]
+  headers, rows = rank_table(entries)
+  if rows:
+    md += [format_table(headers, rows, title="## Table III. Personalisation "
+                        "rank, subject vs randomised encoding"), ""]
+  md += ["## NaN values", ""] + _nan_section(entries) + [""]
+  figures = extra.get("figures") or {}
+  if figures:
+    md += ["## Figures", ""]
+    for name, path in figures.items():
+      rel = os.path.relpath(os.path.abspath(path), os.path.abspath(out_dir))
+      md += [f"- [{name}]({rel})", f"  ![{name}]({rel})"]
+    md.append("")
+  for note in extra.get("notes", []):
+    md.append(f"- {note}")
+  report_path = os.path.join(out_dir, "report.md")
+  gio.atomic_write_text(report_path, "\n".join(md).rstrip() + "\n")
+  return {"metrics": metrics_path, "report": report_path}

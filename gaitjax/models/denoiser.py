@@ -1,0 +1,324 @@
+"""FiLM transformer denoiser and the full subject-conditioned model (II.D).
+
+Data path of ``GaitDiffusionModel`` (B batch, T frames, F = 6 channels)::
+
+  x_src [B,T,F] -> SubjectEncoder -> z_s [B,E] --+
+  v_src, v_tgt [B] -> speed MLP ----------------+-> Dense -> c [B,C]   (encode)
+  t [B] -> sinusoidal -> MLP -> + c = cond [B,C]
+  concat(r_t, x_cond) [B,T,2F] -> patches [B,T/p,2pF] -> Dense(D) + pos
+    -> num_layers x pre-norm block with FiLM(cond) -> LayerNorm
+    -> Dense(pF) -> [B,T,F]  (float32)                               (denoise)
+
+FiLM placement: inside every block, FiLM modulates the LayerNorm output
+that feeds each sublayer (attention and MLP), i.e. twice per block, the
+adaLN form of DiT (Peebles & Xie 2023) without its gate. Modulating the
+normalised input rather than the residual stream lets the conditioning set
+each sublayer's operating point while the residual stream keeps its scale;
+both FiLMs are zero-initialised, so each block starts as a plain pre-norm
+block. The FiLM projections read silu(cond) (as DiT does), so timestep and
+subject/speed can interact in the modulation instead of adding linearly.
+
+dtype: 'float32' or 'bfloat16' is the compute dtype of the denoiser
+(parameters stay float32, attention softmax runs in float32 under bf16);
+the subject encoder, conditioning MLPs and the output are float32.
+"""
+import dataclasses
+from typing import Any, Dict, Optional
+
+import chex
+import flax.linen as nn
+import jax.numpy as jnp
+
+from gaitjax import constants
+from gaitjax.errors import ConfigError
+from gaitjax.models.conditioning import (FiLM, SpeedSubjectConditioner,
+                                         TimestepEmbedding, sinusoidal_embedding)
+from gaitjax.models.encoder import SubjectEncoder, patchify, unpatchify
+
+Array = jnp.ndarray
+
+DTYPES = {"float32": jnp.float32, "bfloat16": jnp.bfloat16}
+POS_EMBEDDINGS = ("learned", "sinusoidal")
+
+
+def compute_dtype(name: str):
+  """'float32' | 'bfloat16' -> jnp dtype (ConfigError otherwise)."""
+  if name not in DTYPES:
+    raise ConfigError(f"config.model.dtype must be one of {tuple(DTYPES)}, "
+                      f"got {name!r}")
+  return DTYPES[name]
+
+
+class MLPBlock(nn.Module):
+  """Dense(mlp_dim) -> GELU -> Dense(width)."""
+  mlp_dim: int
+  dtype: Any = jnp.float32
+
+  @nn.compact
+  def __call__(self, h: Array) -> Array:
+    width = h.shape[-1]
+    y = nn.gelu(nn.Dense(self.mlp_dim, dtype=self.dtype, name="fc1")(h))
+    return nn.Dense(width, dtype=self.dtype, name="fc2")(y)
+
+
+class TransformerBlock(nn.Module):
+  """Pre-norm encoder block with FiLM on each sublayer's input.
+
+  h = h + Drop(MHA(FiLM(LN(h), c)));  h = h + Drop(MLP(FiLM(LN(h), c))).
+  With use_film=False the FiLM calls (and their parameters) are absent; the
+  other parameter names are the same, so the two variants share parameters.
+
+  Args (call):
+    h: [B, L, D] tokens. c: [B, C] conditioning (after silu). train: dropout.
+  """
+  num_heads: int
+  mlp_dim: int
+  dropout: float = 0.0
+  use_film: bool = True
+  dtype: Any = jnp.float32
+
+  @nn.compact
+  def __call__(self, h: Array, c: Optional[Array], *, train: bool) -> Array:
+    chex.assert_rank(h, 3)
+    y = nn.LayerNorm(dtype=self.dtype, name="ln_attn")(h)
+    if self.use_film:
+      y = FiLM(dtype=self.dtype, name="film_attn")(y, c)
+    y = nn.MultiHeadDotProductAttention(
+        num_heads=self.num_heads, dtype=self.dtype, deterministic=True,
+        force_fp32_for_softmax=self.dtype != jnp.float32, name="attn")(y, y)
+    h = h + nn.Dropout(self.dropout, deterministic=not train)(y)
+    y = nn.LayerNorm(dtype=self.dtype, name="ln_mlp")(h)
+    if self.use_film:
+      y = FiLM(dtype=self.dtype, name="film_mlp")(y, c)
+    y = MLPBlock(self.mlp_dim, dtype=self.dtype, name="mlp")(y)
+    return h + nn.Dropout(self.dropout, deterministic=not train)(y)
+
+
+class Denoiser(nn.Module):
+  """(r_t, x_cond [B,T,F], cond [B,C]) -> prediction [B,T,F] float32.
+
+  cond already contains the timestep embedding. use_film=False is the
+  ablation that adds Dense(cond) to every input token instead of FiLM.
+  """
+  width: int = 256
+  num_layers: int = 4
+  num_heads: int = 4
+  mlp_dim: int = 1024
+  dropout: float = 0.1
+  patch_size: int = 1
+  use_film: bool = True
+  pos_embedding: str = "learned"
+  dtype: Any = jnp.float32
+
+  @nn.compact
+  def __call__(self, r_t: Array, x_cond: Array, cond: Array, *,
+               train: bool) -> Array:
+    chex.assert_rank([r_t, x_cond, cond], [3, 3, 2])
+    chex.assert_equal_shape([r_t, x_cond])
+    b, t, f = r_t.shape
+    chex.assert_equal(cond.shape[0], b)
+    tokens = patchify(jnp.concatenate([r_t, x_cond], axis=-1).astype(
+        self.dtype), self.patch_size)                       # [B, L, 2pF]
+    num_tokens = tokens.shape[1]
+    h = nn.Dense(self.width, dtype=self.dtype, name="embed")(tokens)
+    if self.pos_embedding == "learned":
+      pos = self.param("pos_embedding", nn.initializers.normal(0.02),
+                       (num_tokens, self.width))
+    elif self.pos_embedding == "sinusoidal":
+      pos = sinusoidal_embedding(jnp.arange(num_tokens), self.width)
+    else:
+      raise ConfigError(f"config.model.pos_embedding must be one of "
+                        f"{POS_EMBEDDINGS}, got {self.pos_embedding!r}")
+    h = h + pos[None].astype(self.dtype)
+    c = nn.silu(cond.astype(jnp.float32))
+    if not self.use_film:
+      h = h + nn.Dense(self.width, dtype=self.dtype,
+                       name="cond_to_tokens")(c)[:, None, :]
+    h = nn.Dropout(self.dropout, deterministic=not train)(h)
+    for i in range(self.num_layers):
+      h = TransformerBlock(self.num_heads, self.mlp_dim, self.dropout,
+                           use_film=self.use_film, dtype=self.dtype,
+                           name=f"block_{i}")(h, c, train=train)
+    h = nn.LayerNorm(dtype=self.dtype, name="ln_out")(h)
+    out = nn.Dense(self.patch_size * f, dtype=self.dtype, name="head")(h)
+    out = unpatchify(out, self.patch_size, f).astype(jnp.float32)
+    chex.assert_shape(out, (b, t, f))
+    return out
+
+
+class GaitDiffusionModel(nn.Module):
+  """Subject-conditioned residual denoiser (paper Fig. 1).
+
+  One ``init`` through ``__call__`` creates every parameter; the parts are
+  called with ``model.apply({'params': p}, ..., method=model.encode)`` etc.
+  Dropout uses the rng stream 'dropout' (only with train=True).
+  Build from a config with ``GaitDiffusionModel.from_config(config.model)``.
+  """
+  width: int = 256
+  num_layers: int = 4
+  num_heads: int = 4
+  mlp_dim: int = 1024
+  dropout: float = 0.1
+  patch_size: int = 1
+  cond_dim: int = 64
+  time_embed_dim: int = 128
+  subject_embed_dim: int = 64
+  lstm_hidden: int = 64
+  lstm_patch_size: int = 1
+  speed_hidden: int = 64
+  use_subject_encoder: bool = True
+  use_film: bool = True
+  pos_embedding: str = "learned"
+  dtype: str = "float32"
+
+  @classmethod
+  def from_config(cls, model_cfg) -> "GaitDiffusionModel":
+    """Typed model from config.model (a ConfigDict or a mapping)."""
+    get = model_cfg.get
+    kwargs = {}
+    for field in dataclasses.fields(cls):
+      if field.name in ("parent", "name") or get(field.name) is None:
+        continue
+      kwargs[field.name] = get(field.name)
+    model = cls(**kwargs)
+    model.validate()
+    return model
+
+  def validate(self) -> None:
+    """ConfigError for field values that cannot build a model."""
+    compute_dtype(self.dtype)
+    for name in ("width", "num_layers", "num_heads", "mlp_dim", "patch_size",
+                 "cond_dim", "time_embed_dim", "subject_embed_dim",
+                 "lstm_hidden", "lstm_patch_size", "speed_hidden"):
+      value = getattr(self, name)
+      if not isinstance(value, int) or value < 1:
+        raise ConfigError(f"config.model.{name} must be a positive integer, "
+                          f"got {value!r}")
+    if self.width % self.num_heads:
+      raise ConfigError(f"config.model.width={self.width} must be divisible "
+                        f"by config.model.num_heads={self.num_heads}")
+    if not 0.0 <= self.dropout < 1.0:
+      raise ConfigError(f"config.model.dropout must be in [0, 1), got "
+                        f"{self.dropout!r}")
+    if self.pos_embedding not in POS_EMBEDDINGS:
+      raise ConfigError(f"config.model.pos_embedding must be one of "
+                        f"{POS_EMBEDDINGS}, got {self.pos_embedding!r}")
+
+  def setup(self):
+    if self.use_subject_encoder:
+      self.subject_encoder = SubjectEncoder(
+          hidden=self.lstm_hidden, embed_dim=self.subject_embed_dim,
+          patch_size=self.lstm_patch_size)
+    self.conditioner = SpeedSubjectConditioner(self.cond_dim,
+                                               self.speed_hidden)
+    self.time_embedding = TimestepEmbedding(self.time_embed_dim,
+                                            self.cond_dim)
+    self.denoiser = Denoiser(
+        width=self.width, num_layers=self.num_layers,
+        num_heads=self.num_heads, mlp_dim=self.mlp_dim,
+        dropout=self.dropout, patch_size=self.patch_size,
+        use_film=self.use_film, pos_embedding=self.pos_embedding,
+        dtype=compute_dtype(self.dtype))
+
+  def __call__(self, r_t: Array, x_cond: Array, x_src: Array, v_src: Array,
+               v_tgt: Array, t: Array, *, train: bool) -> Array:
+    """Network output [B,T,F] (eps, v or x0 of r_t) for noisy r_t at step t.
+
+    Args:
+      r_t: [B, T, F] noisy residual. x_cond: [B, T, F] conditioning sequence
+      (x_ref; x_src for the paper). x_src: [B, T, F] source for the subject
+      encoder. v_src, v_tgt: [B] m/s. t: [B] int steps in [0, N).
+    """
+    cond = self.encode(x_src, v_src, v_tgt)
+    return self.denoise(r_t, x_cond, cond, t, train=train)
+
+  def subject_embedding(self, x: Array) -> Array:
+    """x [B,T,F] -> unit-norm subject embedding [B, subject_embed_dim]."""
+    if not self.use_subject_encoder:
+      raise ConfigError("subject_embedding needs "
+                        "config.model.use_subject_encoder=True")
+    return self.subject_encoder(x)
+
+  def encode(self, x_src: Array, v_src: Array, v_tgt: Array) -> Array:
+    """Subject + speed conditioning c [B, cond_dim] (no timestep).
+
+    Constant over the diffusion steps, so the sampler computes it once.
+    """
+    chex.assert_rank([x_src, v_src, v_tgt], [3, 1, 1])
+    chex.assert_equal(x_src.shape[0], v_src.shape[0])
+    z_s = self.subject_encoder(x_src) if self.use_subject_encoder else None
+    return self.conditioner(z_s, v_src, v_tgt)
+
+  def denoise(self, r_t: Array, x_cond: Array, cond: Array, t: Array, *,
+              train: bool) -> Array:
+    """Prediction [B,T,F] float32 from r_t, x_cond and c = encode(...)."""
+    chex.assert_rank([r_t, cond, t], [3, 2, 1])
+    chex.assert_equal(r_t.shape[0], t.shape[0])
+    cond = cond + self.time_embedding(t)
+    return self.denoiser(r_t, x_cond, cond, train=train)
+
+
+def make_model(config) -> GaitDiffusionModel:
+  """The diffusion model of a full config (config.model.name == 'diffusion')."""
+  name = config.model.get("name", "diffusion")
+  if name != "diffusion":
+    raise ConfigError(f"make_model builds config.model.name='diffusion', got "
+                      f"{name!r} (the mlp/tcn baselines live in "
+                      f"gaitjax.models.baselines)")
+  return GaitDiffusionModel.from_config(config.model)
+
+
+def model_flops_breakdown(model_cfg, seq_len: int = constants.SEQ_LEN,
+                          num_features: int = constants.NUM_CHANNELS
+                          ) -> Dict[str, int]:
+  """Approximate forward FLOPs per example (2 x multiply-adds), by part.
+
+  Counts matrix products only (the rest is O(L*D), < 2% here):
+    denoiser, per token (L = T/p tokens, D width, M mlp_dim):
+      embed 2*(2pF)*D, per layer qkv+out 8*D^2 + attention 4*L*D + mlp 4*D*M
+      (+ FiLM 8*C*D per example), head 2*D*pF.
+    encoder, per LSTM step (T/q steps, q lstm patch, H hidden), 2 directions:
+      2 * 2*4H*(qF + H); + the small conditioning MLPs.
+  'sampling_step' = one denoise call (what each DDIM step costs);
+  'train_forward' = encoder + conditioning + denoiser.
+  """
+  get = model_cfg.get
+  d, m = get("width"), get("mlp_dim")
+  layers, p = get("num_layers"), get("patch_size")
+  c, te = get("cond_dim"), get("time_embed_dim")
+  q, hid, emb = get("lstm_patch_size"), get("lstm_hidden"),\
+      get("subject_embed_dim")
+  sh = get("speed_hidden")
+  f = num_features
+  tokens = seq_len // p
+  per_layer = tokens * (8 * d * d + 4 * tokens * d + 4 * d * m)
+  if get("use_film", True):
+    per_layer += 2 * 2 * (2 * c * d)
+  denoiser = (tokens * 2 * (2 * p * f) * d + layers * per_layer
+              + tokens * 2 * d * p * f)
+  if not get("use_film", True):
+    denoiser += 2 * c * d
+  time = 2 * (te * te + te * c)
+  encoder = 0
+  cond_in = sh
+  if get("use_subject_encoder", True):
+    encoder = 2 * (seq_len // q) * 2 * 4 * hid * (q * f + hid) \
+        + 2 * 2 * hid * emb
+    cond_in += emb
+  conditioning = 2 * (4 * sh + sh * sh + cond_in * c)
+  return {"denoiser": int(denoiser), "time_embedding": int(time),
+          "encoder": int(encoder), "conditioning": int(conditioning),
+          "sampling_step": int(denoiser + time),
+          "train_forward": int(denoiser + time + encoder + conditioning)}
+
+
+def model_flops_per_example(model_cfg, seq_len: int = constants.SEQ_LEN
+                            ) -> int:
+  """Approximate forward FLOPs of encoder + conditioning + denoiser for one
+  example of seq_len frames (see model_flops_breakdown for the formula).
+
+  A training step costs about 3x this (forward + backward) plus one more
+  encoder pass per generated sequence for the subject loss; a DDIM sample
+  costs encoder + num_steps * breakdown['sampling_step'].
+  """
+  return model_flops_breakdown(model_cfg, seq_len)["train_forward"]
