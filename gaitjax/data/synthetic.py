@@ -18,7 +18,9 @@ How a trial is made
    enters through u(v) = ln(v / 1.22) / ln(1.22 / 0.488) (u = -1 at 0.488,
    0 at 1.22), compressed outside the anchors (u / (1 + 1.2 u) above 1.22,
    slope 0.6 below 0.488) so extrapolation stays in the published ranges.
-   Curve(v) = comfortable + u(v) * (comfortable - slow).
+   Curve(v) = comfortable + u(v) * (comfortable - slow); the knee anchors
+   are scaled by 0.94 and a push-off bump deepens ankle plantarflexion
+   toward normative values (see the table).
 2. Timing. A leg's own phase phi (0 = its heel strike) maps to psi through a
    smooth monotone warp that puts toe-off at the leg's stance fraction
    s(v) = 0.618 - 0.030 ln(v / 1.22) (~0.65 slow -> ~0.605 fast), so the
@@ -55,17 +57,19 @@ parameter                      value / range           source
 curve shape, 0.49 & 1.22 m/s   Fourier fit, RMS<0.5deg Fukuchi 2018 PeerJ 6:e4640
                                                        (WBDS01 T01/T05 averages);
                                                        Winter 2009 normative shape
-hip at heel strike / min       ~+30 / -11 deg @1.2m/s  Winter 2009; OpenSim IK
-hip range of motion            ~31 (0.5) -> ~44 (1.85) Fukuchi 2018 (30.6 -> 39.3
+hip max / min (cycle mean)     +28 / -13 deg @1.2m/s   Winter 2009; OpenSim IK
+hip range of motion            ~33 (0.5) -> ~44 (1.85) Fukuchi 2018 (30.6 -> 39.3
                                                        deg T01 -> T05); Fukuchi
                                                        2019 Syst Rev 8:153
-knee loading-response flexion  ~7 (0.5) -> ~18 (1.85)  Fukuchi 2018 WBDS01;
+knee loading-response flexion  ~11 (0.5) -> ~17 (1.85) Fukuchi 2018 WBDS01;
                                                        Lelas 2003 Gait Posture
-knee swing peak                ~53 (0.5) -> ~70 (1.85) WBDS01 53.0 / 66.5 deg;
-                               at ~70-73 % of cycle    Lelas 2003; Winter 2009
-ankle push-off plantarflexion  ~-2 (0.5) -> ~-15       WBDS01 -2.1 / -12 deg;
-                               (1.85) at ~62-65 %      Fukuchi 2019 review
-ankle late-stance DF           ~+9..+12 deg            WBDS01; Winter 2009
+knee swing peak                ~52 (0.5), ~64 (1.2),   WBDS01 53.0 / 66.5 deg
+                               ~68 (1.85) deg; at      (x 0.94); Lelas 2003;
+                               ~70-73 % of cycle       Winter 2009 (~60-65)
+ankle push-off plantarflexion  ~-4 (0.5), -15 (1.2),    WBDS01 -2.1 / -12 deg;
+                               -19 (1.85) at ~64 %     Winter 2009 (-15..-20);
+                                                       Fukuchi 2019 review
+ankle late-stance DF           ~+8.5..+11.5 deg        WBDS01; Winter 2009
 cadence (steps/min)            105 (v/1.2)^0.52:       walk ratio ~0.0065 m/
                                67 @0.5, 105 @1.2,      (steps/min) (Sekiya &
                                131 @1.85               Nagasaki 1998); Grieve &
@@ -176,6 +180,17 @@ _SHAPE_JOINT_SCALE = {"hip": 1.0, "knee": 1.3, "ankle": 0.8}
 # range (Winter 2009, Lelas 2003: ~60-65 deg at comfortable speed); scaling
 # the knee anchors by 0.94 moves the population to ~62.5 deg at 1.22 m/s.
 _TEMPLATE_SCALE = {"hip": 1.0, "knee": 0.94, "ankle": 1.0}
+# WBDS01's push-off (-12 deg at T05) is shallower than the normative ~-15..
+# -20 deg at comfortable and fast speeds (Winter 2009; Fukuchi 2019 review):
+# a population push-off bump deepens it by max(0, 4 + 3 u) deg (~1 deg at
+# 0.5 m/s, 4 at 1.22, ~5 at 1.85) at psi = 0.645.
+_PUSH_OFF_MU, _PUSH_OFF_WIDTH = 0.645, 0.05
+
+
+def _push_off_depth(u: float) -> float:
+  return max(0.0, 4.0 + 3.0 * u)
+
+
 # Subject-level normal draws are clipped at +-2.5 SD: no 4-SD outliers.
 _Z_CLIP = 2.5
 
@@ -410,7 +425,7 @@ def _stroke_changes(rng, paretic_side, severity, cad_gain, stance_shift,
       # Foot drop: less dorsiflexion in swing.
       _Bump(ankle, 0.86, 0.07, -foot_drop, 0.0),
       # Weaker push-off plantarflexion.
-      _Bump(ankle, 0.64, 0.05, push * 12.0, push * 10.0),
+      _Bump(ankle, _PUSH_OFF_MU, _PUSH_OFF_WIDTH, push * 16.0, push * 13.0),
       # Less hip extension in late stance, less swing hip flexion.
       _Bump(hip, 0.55, 0.10, hip_ext, 0.0),
       _Bump(hip, 0.86, 0.10, -4.0 * sev, 0.0),
@@ -431,8 +446,11 @@ def _cycle_tables(subj: _Subject, v: float, stance: Tuple[float, float]
   for s, chans in enumerate((constants.RIGHT, constants.LEFT)):
     psi = _canonical_phase(stance[s], subj.timing_warp[s])
     basis = _fourier_basis(psi)
+    push_off = _push_off_depth(u) * _bump(psi, _PUSH_OFF_MU, _PUSH_OFF_WIDTH)
     for ch in chans:
       tables[ch] = basis @ (subj.coef0[ch] + u * subj.coef_u[ch])
+      if constants.joint_of(ch) == "ankle":
+        tables[ch] -= push_off
       for b in subj.bumps:
         if b.channel == ch:
           tables[ch] += (b.amp0 + u * b.amp_u) * _bump(psi, b.mu, b.width)
