@@ -10,9 +10,16 @@ r"""Batch generation from a trained checkpoint.
   python launch/sample.py --checkpoint=runs/cpu --output_dir=out/p01 \
       --trial=p01_0.8.csv --source_speed=0.8 --target_speeds=0.6,1.0,1.4
 """
-from absl import flags
+import os
+import sys
 
-from gaitjax import cli
+if __name__ == "__main__":  # run as a script: make `gaitjax` importable
+  sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(
+      __file__))))
+
+from absl import flags  # noqa: E402
+
+from gaitjax import cli  # noqa: E402
 
 FLAGS = flags.FLAGS
 flags.DEFINE_string("checkpoint", None, "Training workdir or checkpoint dir.")

@@ -143,6 +143,8 @@ def test_bad_arguments_raise_config_error():
     synthetic.make_able_bodied_cohort(rate_hz=0.0)
   with pytest.raises(ConfigError, match="speeds"):
     synthetic.make_able_bodied_cohort(num_subjects=1, speeds=(9.0,))
+  with pytest.raises(ConfigError, match="seed"):
+    synthetic.make_able_bodied_cohort(seed=-1, num_subjects=1)
 
 
 def test_stroke_layout_sides_and_speeds(stroke):

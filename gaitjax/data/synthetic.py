@@ -49,48 +49,54 @@ How a trial is made
    wider between-subject spread.
 
 Parameters, ranges and sources (SD = between-subject standard deviation;
-"jitter" = stride to stride; ranges are population values)
+"jitter" = stride to stride; ranges are population values measured from
+the generated signals). Sources marked * are cited from memory; the others
+were looked up (abstracts / pages) when this module was written, and the
+WBDS01 numbers were measured on ../shared/data/fukuchi2018.
 ---------------------------------------------------------------------------
 =============================  ======================  =======================
 parameter                      value / range           source
 =============================  ======================  =======================
-curve shape, 0.49 & 1.22 m/s   Fourier fit, RMS<0.5deg Fukuchi 2018 PeerJ 6:e4640
-                                                       (WBDS01 T01/T05 averages);
-                                                       Winter 2009 normative shape
-hip max / min (cycle mean)     +28 / -13 deg @1.2m/s   Winter 2009; OpenSim IK
-hip range of motion            ~33 (0.5) -> ~44 (1.85) Fukuchi 2018 (30.6 -> 39.3
-                                                       deg T01 -> T05); Fukuchi
-                                                       2019 Syst Rev 8:153
+curve shape, 0.49 & 1.22 m/s   Fourier fit, RMS<0.5deg Fukuchi 2018 PeerJ
+                                                       6:e4640 (WBDS01 T01/T05
+                                                       averages); Winter* 2009
+hip max / min (cycle mean)     +28 / -13 deg @1.2m/s   Winter* 2009; OpenSim IK
+hip range of motion            ~33 (0.5) -> ~44 (1.85) Fukuchi 2018 (30.6 ->
+                                                       39.3 deg T01 -> T05);
+                                                       Fukuchi 2019 Syst Rev
+                                                       8:153
 knee loading-response flexion  ~11 (0.5) -> ~17 (1.85) Fukuchi 2018 WBDS01;
                                                        Lelas 2003 Gait Posture
 knee swing peak                ~52 (0.5), ~64 (1.2),   WBDS01 53.0 / 66.5 deg
                                ~68 (1.85) deg; at      (x 0.94); Lelas 2003;
-                               ~70-73 % of cycle       Winter 2009 (~60-65)
+                               ~70-73 % of cycle       Winter* 2009 (~60-65)
 ankle push-off plantarflexion  ~-4 (0.5), -15 (1.2),    WBDS01 -2.1 / -12 deg;
-                               -19 (1.85) at ~64 %     Winter 2009 (-15..-20);
+                               -19 (1.85) at ~64 %     Winter* 2009 (-15..-20);
                                                        Fukuchi 2019 review
-ankle late-stance DF           ~+8.5..+11.5 deg        WBDS01; Winter 2009
+ankle late-stance DF           ~+8.5..+11.5 deg        WBDS01; Winter* 2009
 cadence (steps/min)            105 (v/1.2)^0.52:       walk ratio ~0.0065 m/
-                               67 @0.5, 105 @1.2,      (steps/min) (Sekiya &
+                               67 @0.5, 105 @1.2,      (steps/min) (Sekiya* &
                                131 @1.85               Nagasaki 1998); Grieve &
                                                        Gear 1966 (f ~ v^0.58);
                                                        WBDS01 T01 measured 67.7
                                                        steps/min at 0.488 m/s;
                                                        Murakami & Otaka 2017
                                                        (~98 at 1.03 m/s); walk-
-                                                       run ~135-140 (Tudor-Locke)
-cadence, subject               x lognormal SD 6 %;     Sekiya 1996 (low walk-
+                                                       run ~135-140 (Tudor-
+                                                       Locke 2023)
+cadence, subject               x lognormal SD 6 %;     Sekiya* 1996 (low walk-
                                exponent SD 0.04        ratio spread)
-stance fraction                0.65 (0.5) -> 0.605     WBDS01 T01 events 0.63-0.65;
-                               (1.85); subject SD .012 Winter 2009 (~60 % @1.4)
-stride-time CV                 1.8 % (1.2/v)^0.6:      WBDS01 T01 4.7 %; Hausdorff
-                               3.0 % @0.5, 1.4 % @1.85 (1-3 % healthy)
-joint offsets (subject)        SD hip 4, knee 3,       marker placement / static
-                               ankle 3 deg; +-1.2 L/R  pose (Fukuchi 2018 README:
-                                                       offsets of 2-13 deg)
-gain about cycle mean          SD 8 %; L/R SD 3 %      Winter 2009 normative CV
+stance fraction                0.65 (0.5) -> 0.605     WBDS01 T01 events 0.63-
+                               (1.85); subject SD .012 0.65; Winter* (~60 %)
+stride-time CV                 1.8 % (1.2/v)^0.6:      WBDS01 T01 4.7 %
+                               3.0 % @0.5, 1.4 % @1.85 (measured); Hausdorff*
+                                                       (1-3 % healthy)
+joint offsets (subject)        SD hip 3.5, knee 2.5,   marker placement / static
+                               ankle 3 deg; +-1.2 L/R; pose (two processings of
+                               clipped at 2.5 SD       WBDS01 differ 2-13 deg)
+gain about cycle mean          SD 8 %; L/R SD 3 %      Winter* 2009 normative CV
 shape terms (harm. 1-5)        RMS ~2.0 deg            inter-subject SD 3-6 deg
-                                                       (Winter 2009)
+                                                       (Winter* 2009)
 peak timing (subject)          ~1-2 % of cycle         Koopman 2014 J Biomech
 speed response (subject)       multiplier SD 0.25,     Hanlon & Anderson 2006;
                                shape RMS ~1 deg/unit u Koopman 2014 (key-event
@@ -111,15 +117,15 @@ paretic swing knee peak        ~22-55 deg              stiff knee < 44.3 deg,
                                                        25-75 % prevalence
 paretic swing DF / push-off    -1..-8 deg / 20-80 %    Balaban & Tok 2014 PM&R;
                                reduced                 Nadeau 2013 review
-paretic hip extension          2-10 deg less           Olney & Richards 1996;
+paretic hip extension          2-10 deg less           Olney & Richards* 1996;
                                                        Balaban & Tok 2014
-stance fraction                paretic -(0.02..0.07),  Patterson 2008 (swing /
+stance fraction                paretic -(0.02..0.07),  Patterson* 2008 (swing /
                                non-paretic +(0.02..    stance asymmetry)
                                0.07)
 cadence at a speed             x (0.97 - 0.13 sev)     slower cadence post-
                                x lognormal 8 %,        stroke (Nadeau 2013)
                                exponent 0.45 +- 0.08
-stride variability             x (1.5 + 1.5 sev)       Balasubramanian 2009
+stride variability             x (1.5 + 1.5 sev)       Balasubramanian* 2009
 between-subject spread         x 1.5 (offsets x 1.2)   heterogeneous cohorts
 self-selected speed            0.9 - 0.5 sev +- 0.08,  stroke 0.23-0.73 m/s (Wu
                                clip 0.4..0.85, 0.05    2019 Sci Rep 9:18079)
@@ -177,11 +183,11 @@ _OFFSET_SD = {"hip": 3.5, "knee": 2.5, "ankle": 3.0}
 _SHAPE_SD = np.array([1.6, 1.3, 1.0, 0.7, 0.45])
 _SHAPE_JOINT_SCALE = {"hip": 1.0, "knee": 1.3, "ankle": 0.8}
 # WBDS01's knee (66.5 deg swing peak at T05) sits at the top of the normative
-# range (Winter 2009, Lelas 2003: ~60-65 deg at comfortable speed); scaling
+# range (Winter* 2009, Lelas 2003: ~60-65 deg at comfortable speed); scaling
 # the knee anchors by 0.94 moves the population to ~62.5 deg at 1.22 m/s.
 _TEMPLATE_SCALE = {"hip": 1.0, "knee": 0.94, "ankle": 1.0}
 # WBDS01's push-off (-12 deg at T05) is shallower than the normative ~-15..
-# -20 deg at comfortable and fast speeds (Winter 2009; Fukuchi 2019 review):
+# -20 deg at comfortable and fast speeds (Winter* 2009; Fukuchi 2019 review):
 # a population push-off bump deepens it by max(0, 4 + 3 u) deg (~1 deg at
 # 0.5 m/s, 4 at 1.22, ~5 at 1.85) at psi = 0.645.
 _PUSH_OFF_MU, _PUSH_OFF_WIDTH = 0.645, 0.05
@@ -483,7 +489,8 @@ def _record(subj: _Subject, v: float, seed: int, recording: int,
   durations = stride_s * drift * np.clip(1.0 + cv * _ar1(rng, n_str, 0.4),
                                          0.6, 1.4)
   phase0 = rng.uniform()
-  strikes = np.concatenate([[0.0], np.cumsum(durations)]) - phase0 * durations[0]
+  strikes = (np.concatenate([[0.0], np.cumsum(durations)])
+             - phase0 * durations[0])
   k = np.clip(np.searchsorted(strikes, t, side="right") - 1, 0, n_str - 1)
   phi_r = k + (t - strikes[k]) / durations[k]
   phi = np.stack([phi_r, phi_r - subj.lr_offset
@@ -512,8 +519,13 @@ def _record(subj: _Subject, v: float, seed: int, recording: int,
 
 
 # ----------------------------------------------------------------- cohorts
-def _check_args(num_subjects: int, duration_s: float, rate_hz: float,
+def _check_args(seed: int, recording: int, num_subjects: int,
+                duration_s: float, rate_hz: float,
                 speeds: Sequence[float]) -> None:
+  for name, value in (("seed", seed), ("recording", recording)):
+    if not isinstance(value, (int, np.integer)) or value < 0:
+      raise ConfigError(f"{name} must be a non-negative integer, got "
+                        f"{value!r}")
   if not isinstance(num_subjects, (int, np.integer)) or num_subjects < 1:
     raise ConfigError(f"num_subjects must be a positive integer, got "
                       f"{num_subjects!r}")
@@ -524,6 +536,8 @@ def _check_args(num_subjects: int, duration_s: float, rate_hz: float,
   if int(round(duration_s * rate_hz)) < 2:
     raise ConfigError(f"duration_s * rate_hz must give >= 2 samples, got "
                       f"{duration_s} s at {rate_hz} Hz")
+  if len(speeds) == 0:
+    raise ConfigError("speeds must list at least one speed in m/s, got none")
   lo, hi = constants.SPEED_LIMITS_MPS
   for v in speeds:
     if not (np.isfinite(v) and lo <= v <= hi):
@@ -552,7 +566,7 @@ def make_able_bodied_cohort(seed: int = 0, num_subjects: int = 22,
   """
   speeds = _AB_SPEEDS if speeds is None else tuple(
       round(float(v), 2) for v in speeds)
-  _check_args(num_subjects, duration_s, rate_hz, speeds)
+  _check_args(seed, recording, num_subjects, duration_s, rate_hz, speeds)
   trials = []
   for i in range(num_subjects):
     subj = _draw_subject(seed, "able_bodied", i)
@@ -598,7 +612,8 @@ def make_stroke_cohort(seed: int = 1, num_subjects: int = 19,
     list of Trial, five per subject (base speeds ascending, then the
     self-selected one); cohort 'stroke', paretic_side set.
   """
-  _check_args(num_subjects, duration_s, rate_hz, _STROKE_BASE_SPEEDS)
+  _check_args(seed, recording, num_subjects, duration_s, rate_hz,
+              _STROKE_BASE_SPEEDS)
   rng = np.random.default_rng([seed, _COHORT_TAG["stroke"], 10 ** 6])
   sides = _paretic_sides(rng, num_subjects)
   severities = rng.beta(2.0, 2.0, size=num_subjects)
