@@ -42,7 +42,10 @@ _PROMINENCE_FRACTION = 0.25
 _MIN_PERIODICITY = 0.2
 # Default for match_cycles: a real cycle whose best score is not below this is
 # left unmatched (score 1 = centres one cycle length apart).
-DEFAULT_MAX_MATCH_SCORE: float = 1.0
+# The paper's rule matches every real cycle while generated cycles are left.
+# A finite guard would drop the cycles of a generated gait whose cadence is
+# far off, turning a large error into NaN that averages then ignore.
+DEFAULT_MAX_MATCH_SCORE: float = float("inf")
 
 
 # ----------------------------------------------------------------- detection
@@ -312,10 +315,9 @@ def match_cycles(real_bounds: np.ndarray, gen_bounds: np.ndarray, *,
   with c the cycle centre (start + end) / 2 and L = end - start (samples),
   both relative to the real cycle's length L_i. A real cycle is unmatched when
   no generated cycle is left or when its best score is >= ``max_score``
-  (default 1: a generated cycle a whole cycle away is a different stride;
-  without this guard, one cycle missing from the generated sequence would
-  shift every later pairing by one). ``max_score=np.inf`` is the paper's
-  unguarded rule.
+  (default inf, the paper's unguarded rule, so a generated gait with a wrong
+  cadence is scored, not dropped; ``max_score=1`` treats a generated cycle
+  a whole cycle away as a different stride).
 
   Args:
     real_bounds: [N, 2] (start, end).
