@@ -19,4 +19,5 @@ def get_config():
   config.model.speed_hidden = 64                    # target-speed embedding
   config.model.dtype = "float32"
   mlp._baseline_data_and_train(config)  # pylint: disable=protected-access
+  config.train.num_steps = 400   # slower steps than the MLP: ~3 min on CPU
   return config

@@ -21,9 +21,10 @@ Schedules:
     improved-diffusion).
 
 Caveat for eps-prediction: the cosine schedule's last step has alpha ~ 5e-5,
-so x0 = (z - sigma*eps)/alpha amplifies the eps error there by ~2e4 and the
-first DDIM step (to alpha ~ 0.016 at 100 steps) by ~300. v-prediction has no
-such division (x0 = alpha*z - sigma*v). See sampling.ddim_sample's clip_x0.
+so x0 = (z - sigma*eps)/alpha amplifies the eps error there by ~2e4. The
+DDIM sampler therefore starts at N - N/S (see sampling.ddim_timesteps) and
+the loss weights its clean-sample terms by alpha^2 (losses.LossConfig).
+v-prediction has no such division (x0 = alpha*z - sigma*v).
 """
 import math
 from typing import Tuple

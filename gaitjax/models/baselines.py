@@ -30,8 +30,8 @@ TCNBaseline size [ours]: 6 networks, each a 1x1 input projection to C
 channels, then residual blocks (non-causal dilated conv, kernel K -> FiLM
 from the target speed -> GELU -> 1x1 conv) and a 1x1 output projection. With
 C=64, K=5, dilations 1..32 the receptive field is 253 frames (12.6 s) and the
-bank has ~1.1M parameters. Non-causal because the whole source sequence is
-given.
+bank has 1,195,044 parameters. Non-causal because the whole source sequence
+is given.
 """
 import dataclasses
 from typing import Any, Callable, Dict, Sequence, Tuple
