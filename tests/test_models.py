@@ -28,7 +28,12 @@ def _inputs(seed=0):
 
 
 def _init(model, args):
-  return model.init(jax.random.key(1), *args, train=False)["params"]
+  # Tests jit every call: compiled (and persistently cached) programs are
+  # faster than eager dispatch, and one jit per test keeps compiles few.
+  init = jax.jit(lambda k, *a: model.init(k, *a, train=False)["params"])
+  return init(jax.random.key(1), *args)
+
+
 
 
 def _perturb(tree, scale, seed=3):
@@ -38,25 +43,55 @@ def _perturb(tree, scale, seed=3):
       l + scale * jax.random.normal(k, l.shape) for l, k in zip(leaves, keys)])
 
 
-@pytest.mark.parametrize("patch", [1, 4])
-def test_shapes_and_one_init_creates_all_parameters(patch):
-  model = GaitDiffusionModel(**TINY, patch_size=patch, lstm_patch_size=patch)
+@pytest.fixture(scope="module")
+def base():
+  """(model, params, args) of the tiny model with 4-frame patches."""
+  model = GaitDiffusionModel(**TINY, patch_size=4, lstm_patch_size=4)
   args = _inputs()
-  params = _init(model, args)
+  return model, _init(model, args), args
+
+
+def _parts(model, p, r_t, x_cond, x_src, v_src, v_tgt, t):
+  """(__call__, encode, subject_embedding, denoise(encode)) outputs."""
+  v = {"params": p}
+  out = model.apply(v, r_t, x_cond, x_src, v_src, v_tgt, t, train=False)
+  cond = model.apply(v, x_src, v_src, v_tgt, method=model.encode)
+  emb = model.apply(v, x_src, method=model.subject_embedding)
+  out2 = model.apply(v, r_t, x_cond, cond, t, train=False,
+                     method=model.denoise)
+  return out, cond, emb, out2
+
+
+def test_patch1_shapes_by_tracing():
+  # Patch 1 (the paper's) is checked by abstract evaluation: same code path
+  # as patch 4 below, without paying another compilation.
+  model = GaitDiffusionModel(**TINY, patch_size=1, lstm_patch_size=1)
+  args = _inputs()
+  params = jax.eval_shape(lambda: model.init(jax.random.key(0), *args,
+                                             train=False)["params"])
+  assert params["denoiser"]["pos_embedding"].shape == (T, TINY["width"])
+  assert params["denoiser"]["embed"]["kernel"].shape == (2 * F, 32)
+  out, cond, emb, out2 = jax.eval_shape(
+      lambda p: _parts(model, p, *args), params)
+  assert out.shape == out2.shape == (B, T, F) and out.dtype == jnp.float32
+  assert cond.shape == (B, TINY["cond_dim"])
+  assert emb.shape == (B, TINY["subject_embed_dim"])
+
+
+def test_patch4_forward_and_one_init_creates_all_parameters(base):
+  model, params, args = base
   assert set(params) == {"subject_encoder", "conditioner", "time_embedding",
                          "denoiser"}
-  out = model.apply({"params": params}, *args, train=False)
+  assert params["denoiser"]["embed"]["kernel"].shape == (4 * 2 * F, 32)
+  assert params["denoiser"]["head"]["kernel"].shape == (32, 4 * F)
+  out, cond, emb, out2 = jax.jit(lambda p, *a: _parts(model, p, *a))(
+      params, *args)
   assert out.shape == (B, T, F) and out.dtype == jnp.float32
   assert np.all(np.isfinite(out))
-  cond = model.apply({"params": params}, *args[2:5], method=model.encode)
   assert cond.shape == (B, TINY["cond_dim"])
-  emb = model.apply({"params": params}, args[2],
-                    method=model.subject_embedding)
   assert emb.shape == (B, TINY["subject_embed_dim"])
   np.testing.assert_allclose(np.linalg.norm(emb, axis=-1), 1.0, rtol=1e-5)
   # __call__ is exactly denoise(encode(...)).
-  out2 = model.apply({"params": params}, args[0], args[1], cond, args[5],
-                     train=False, method=model.denoise)
   np.testing.assert_allclose(out, out2, rtol=1e-6, atol=1e-6)
 
 
@@ -75,85 +110,111 @@ def test_film_block_starts_as_plain_block():
   c = jax.random.normal(jax.random.key(1), (B, 16))
   film_block = TransformerBlock(num_heads=2, mlp_dim=64, use_film=True)
   plain_block = TransformerBlock(num_heads=2, mlp_dim=64, use_film=False)
-  params = film_block.init(jax.random.key(2), h, c, train=False)["params"]
-  plain_params = {k: v for k, v in params.items() if not k.startswith("film")}
-  assert set(params) - set(plain_params) == {"film_attn", "film_mlp"}
-  out_film = film_block.apply({"params": params}, h, c, train=False)
-  out_plain = plain_block.apply({"params": plain_params}, h, None, train=False)
+
+  @jax.jit
+  def run(key):
+    params = film_block.init(key, h, c, train=False)["params"]
+    plain = {k: v for k, v in params.items() if not k.startswith("film")}
+    out_film = film_block.apply({"params": params}, h, c, train=False)
+    out_plain = plain_block.apply({"params": plain}, h, None, train=False)
+    moved = dict(params, film_attn=_perturb(params["film_attn"], 0.1))
+    out_mod = film_block.apply({"params": moved}, h, c, train=False)
+    return params, out_film, out_plain, out_mod
+
+  params, out_film, out_plain, out_mod = run(jax.random.key(2))
+  assert set(params) >= {"film_attn", "film_mlp", "attn", "mlp"}
   np.testing.assert_allclose(out_film, out_plain, rtol=1e-6, atol=1e-6)
   # Non-zero FiLM parameters do modulate (the comparison above can fail).
-  params["film_attn"] = _perturb(params["film_attn"], 0.1)
-  out_mod = film_block.apply({"params": params}, h, c, train=False)
   assert np.max(np.abs(out_mod - out_plain)) > 1e-3
 
 
-def test_conditioning_has_no_effect_at_init_then_does():
-  model = GaitDiffusionModel(**TINY, patch_size=4, lstm_patch_size=4)
-  r_t, x_cond, x_src, v_src, v_tgt, t = _inputs()
-  params = _init(model, (r_t, x_cond, x_src, v_src, v_tgt, t))
+def test_conditioning_has_no_effect_at_init_then_does(base):
+  model, params, (r_t, x_cond, x_src, v_src, v_tgt, t) = base
   apply = jax.jit(lambda p, xs, vt, tt: model.apply(
       {"params": p}, r_t, x_cond, xs, v_src, vt, tt, train=False))
-  base = apply(params, x_src, v_tgt, t)
+  out = apply(params, x_src, v_tgt, t)
   other = apply(params, x_src[::-1], v_tgt + 0.7, (t + 137) % 1000)
-  np.testing.assert_allclose(base, other, rtol=1e-6, atol=1e-6)
+  np.testing.assert_allclose(out, other, rtol=1e-6, atol=1e-6)
   # Once FiLM weights move away from zero, speed and subject matter.
   params = dict(params)
   params["denoiser"] = jax.tree.map(lambda x: x, params["denoiser"])
   for i in range(TINY["num_layers"]):
     blk = params["denoiser"][f"block_{i}"]
     blk["film_attn"] = _perturb(blk["film_attn"], 0.2, seed=i)
-  base = apply(params, x_src, v_tgt, t)
-  assert np.max(np.abs(base - apply(params, x_src, v_tgt + 0.7, t))) > 1e-4
-  assert np.max(np.abs(base - apply(params, x_src[::-1], v_tgt, t))) > 1e-4
+  out = apply(params, x_src, v_tgt, t)
+  assert np.max(np.abs(out - apply(params, x_src, v_tgt + 0.7, t))) > 1e-4
+  assert np.max(np.abs(out - apply(params, x_src[::-1], v_tgt, t))) > 1e-4
 
 
 def test_ablation_variants_run():
   args = _inputs()
+  args2 = args[:4] + (args[4] + 0.5, args[5])
   no_film = GaitDiffusionModel(**TINY, patch_size=4, lstm_patch_size=4,
                                use_film=False)
-  params = _init(no_film, args)
+
+  @jax.jit
+  def run_no_film(key):
+    p = no_film.init(key, *args, train=False)["params"]
+    return (p, no_film.apply({"params": p}, *args, train=False),
+            no_film.apply({"params": p}, *args2, train=False))
+
+  params, out, out2 = run_no_film(jax.random.key(0))
   assert "cond_to_tokens" in params["denoiser"]
   assert "film_attn" not in params["denoiser"]["block_0"]
-  out = no_film.apply({"params": params}, *args, train=False)
   assert out.shape == (B, T, F)
   # Without FiLM, the conditioning enters through the input tokens at init.
-  args2 = args[:4] + (args[4] + 0.5, args[5])
-  out2 = no_film.apply({"params": params}, *args2, train=False)
   assert np.max(np.abs(out - out2)) > 1e-5
 
   no_subj = GaitDiffusionModel(**TINY, patch_size=4, lstm_patch_size=4,
                                use_subject_encoder=False)
-  params = _init(no_subj, args)
+
+  # Traced, not compiled (the rest of the path is the one run above).
+  params, out = jax.eval_shape(lambda: (
+      no_subj.init(jax.random.key(0), *args, train=False)["params"],
+      no_subj.apply(no_subj.init(jax.random.key(0), *args, train=False),
+                    *args, train=False)))
   assert "subject_encoder" not in params
-  out = no_subj.apply({"params": params}, *args, train=False)
-  assert out.shape == (B, T, F) and np.all(np.isfinite(out))
+  assert params["conditioner"]["combine"]["kernel"].shape == (
+      TINY["speed_hidden"], TINY["cond_dim"])
+  assert out.shape == (B, T, F)
   with pytest.raises(ConfigError, match="use_subject_encoder"):
     no_subj.apply({"params": params}, args[2],
                   method=no_subj.subject_embedding)
 
 
-def test_dropout_only_in_training():
+def test_dropout_only_in_training(base):
+  _, params, args = base
   model = GaitDiffusionModel(**{**TINY, "dropout": 0.5}, patch_size=4,
                              lstm_patch_size=4)
-  args = _inputs()
-  params = _init(model, args)
-  run = lambda seed, train: model.apply(
-      {"params": params}, *args, train=train,
-      rngs={"dropout": jax.random.key(seed)})
-  np.testing.assert_array_equal(run(0, False), run(1, False))
-  assert np.max(np.abs(run(0, True) - run(1, True))) > 1e-4
+
+  @jax.jit
+  def run(p):
+    outs = []
+    for train in (False, True):
+      for seed in (0, 1):
+        outs.append(model.apply({"params": p}, *args, train=train,
+                                rngs={"dropout": jax.random.key(seed)}))
+    return outs
+
+  eval0, eval1, train0, train1 = run(params)
+  np.testing.assert_array_equal(eval0, eval1)
+  assert np.max(np.abs(train0 - train1)) > 1e-4
 
 
-def test_bfloat16_forward_returns_float32():
-  args = _inputs()
-  f32 = GaitDiffusionModel(**TINY, patch_size=4, lstm_patch_size=4)
+def test_bfloat16_forward_returns_float32(base):
+  f32, params, args = base
   bf16 = GaitDiffusionModel(**TINY, patch_size=4, lstm_patch_size=4,
                             dtype="bfloat16")
-  params = _init(bf16, args)
-  assert all(l.dtype == jnp.float32 for l in jax.tree.leaves(params))
-  out = bf16.apply({"params": params}, *args, train=False)
-  ref = f32.apply({"params": params}, *args, train=False)
+  # Same parameter tree, all float32 whatever the compute dtype.
+  shapes = jax.eval_shape(lambda: bf16.init(jax.random.key(0), *args,
+                                            train=False)["params"])
+  assert jax.tree.structure(shapes) == jax.tree.structure(params)
+  assert all(l.dtype == jnp.float32 for l in jax.tree.leaves(shapes))
+  out, ref = jax.jit(lambda p: (
+      bf16.apply({"params": p}, *args, train=False),
+      f32.apply({"params": p}, *args, train=False)))(params)
   assert out.dtype == jnp.float32 and np.all(np.isfinite(out))
+  assert np.max(np.abs(out - ref)) > 0  # really computed in bf16
   # bf16 has ~3 significant digits; the outputs are O(1).
   np.testing.assert_allclose(out, ref, atol=0.1)
 
@@ -175,8 +236,7 @@ def test_from_config_maps_fields_and_validates():
 def test_encoder_last_pooling_and_subject_sensitivity():
   x = jax.random.normal(jax.random.key(0), (B, T, F))
   enc = SubjectEncoder(hidden=8, embed_dim=8, patch_size=2, pool="last")
-  params = enc.init(jax.random.key(1), x)
-  z = enc.apply(params, x)
+  z = jax.jit(lambda k: enc.apply(enc.init(k, x), x))(jax.random.key(1))
   np.testing.assert_allclose(np.linalg.norm(z, axis=-1), 1.0, rtol=1e-5)
   assert np.max(np.abs(z[0] - z[1])) > 1e-4
 

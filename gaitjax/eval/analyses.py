@@ -14,7 +14,7 @@ binned"; the width is ours). Cells no pair falls into are NaN (white).
 import dataclasses
 import itertools
 import math
-from typing import Any, Dict, List, Mapping, Optional, Sequence
+from typing import Any, Dict, List, Optional, Sequence
 
 import numpy as np
 

@@ -66,9 +66,18 @@ def _metric(summary: Mapping[str, Any], key: str) -> float:
 
 
 # ------------------------------------------------------------------ tables
-def format_table(headers: Sequence[str], rows: Sequence[Sequence[Any]], *,
-                 title: Optional[str] = None) -> str:
-  """Fixed-width markdown table (also readable in a terminal)."""
+def format_table(headers: Any, rows: Optional[Sequence[Sequence[Any]]] = None,
+                 *, title: Optional[str] = None) -> str:
+  """Fixed-width markdown table (also readable in a terminal).
+
+  ``format_table(headers, rows)`` formats any table; ``format_table(results)``
+  (a results mapping, as ``write_report`` takes) gives Table I with its
+  legend (``format_overall``), which is what the quickstart prints.
+  """
+  if rows is None:
+    if not isinstance(headers, Mapping):
+      raise TypeError("format_table: give (headers, rows) or a results mapping")
+    return format_overall(headers)
   cells = [[str(h) for h in headers]] + [[str(c) for c in r] for r in rows]
   widths = [max(len(r[i]) for r in cells) for i in range(len(headers))]
 

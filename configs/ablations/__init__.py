@@ -1,0 +1,1 @@
+"""One-change ablations of configs/default.py (one file per experiment)."""

@@ -1,0 +1,12 @@
+r"""Ablation: diffuse x_tgt itself instead of the residual x_tgt - x_ref (paper II.D).
+
+  python launch/train.py --config=configs/ablations/no_residual.py \
+      --workdir=runs/ablations/no_residual --config.data.data_dir=data
+"""
+from configs import default
+
+
+def get_config():
+  config = default.get_config()
+  config.diffusion.residual = False
+  return config

@@ -1,0 +1,429 @@
+"""The training loop: data -> pmapped steps -> logs, validation, checkpoints.
+
+``train_and_evaluate(config, workdir)`` is the whole run and the only thing
+launch/train.py calls. Re-running it in the same workdir resumes from the
+latest checkpoint exactly: the state holds params, optimiser state and step;
+batches are a pure function of (seed, step) (pipeline.PairSampler) and the
+step keys are fold_in(base, step), so a resumed run sees the same batches
+and noise as an uninterrupted one.
+
+Files in the workdir::
+
+  config.json       the config (written at every start)
+  metrics.jsonl     one JSON object per logged / evaluated step
+  checkpoints/      see checkpoint.py (latest + best validation step)
+"""
+import dataclasses
+import json
+import math
+import os
+import pathlib
+import time
+from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
+
+import jax
+import ml_collections
+import numpy as np
+from absl import logging
+
+from gaitjax import config_utils
+from gaitjax.errors import CheckpointError, DataError, TrainingError
+from gaitjax.train import checkpoint as ckpt_lib
+from gaitjax.train import state as state_lib
+from gaitjax.train import step as step_lib
+from gaitjax.train import tasks as tasks_lib
+
+Batch = Dict[str, Any]
+METRICS_FILE = "metrics.jsonl"
+CONFIG_FILE = "config.json"
+# Independent key streams of config.seed.
+_INIT_STREAM, _TRAIN_STREAM, _EVAL_STREAM = 0, 1, 2
+# Host seeds of the data pipeline: config.seed on host 0.
+_HOST_SEED_STRIDE = 10_007
+
+
+@dataclasses.dataclass
+class TrainData:
+  """What the loop needs from the data side (tests build it in memory).
+
+  Attributes:
+    sampler: ``.batch(step) -> Batch`` of numpy [D, B/D, ...] arrays, a pure
+      function of the step (pipeline.PairSampler); optional
+      ``.state_dict(step)`` / ``.restore_step(dict)``.
+    val_batches: fixed validation batches [D, B/D, ...].
+    stats: {'able_bodied': NormStats, optionally 'stroke': NormStats}.
+    template: reference.TemplateModel (or its dict) or None.
+    dataset: training dataset name (checkpoint metadata).
+  """
+  sampler: Any
+  val_batches: Sequence[Batch]
+  stats: Mapping[str, Any]
+  template: Any = None
+  dataset: str = ""
+
+
+# ------------------------------------------------------------------- data
+
+
+def host_seed(config: ml_collections.ConfigDict) -> int:
+  return int(config.seed) + _HOST_SEED_STRIDE * jax.process_index()
+
+
+def load_train_data(config: ml_collections.ConfigDict,
+                    num_devices: int) -> TrainData:
+  """Train/validation splits, stats and template of config.data.dataset.
+
+  The global batch is split over hosts; each host's sampler yields its
+  share as [num_devices, B / hosts / num_devices, ...].
+  """
+  # pylint: disable=g-import-not-at-top
+  from gaitjax.data import dataset as dataset_lib
+  from gaitjax.data import pairs as pairs_lib
+  from gaitjax.data import pipeline
+  from gaitjax.data import reference
+  data_cfg = config.data
+  data_dir, name = data_cfg.data_dir, data_cfg.dataset
+  train = dataset_lib.load_split(data_dir, name, "train")
+  val = dataset_lib.load_split(data_dir, name, "validation")
+  stats = {"able_bodied": dataset_lib.load_stats(data_dir, name)}
+  eval_name = data_cfg.get("eval_dataset", "")
+  if eval_name and eval_name != name:
+    try:
+      stats["stroke"] = dataset_lib.load_stats(data_dir, eval_name)
+    except DataError as e:
+      logging.info("no stroke statistics in the checkpoint: %s", e)
+  try:
+    template = reference.TemplateModel.fit(train.x, train.speed,
+                                           rate_hz=float(data_cfg.rate_hz),
+                                           subject=train.subject)
+  except DataError as e:
+    if data_cfg.reference != "source":
+      raise
+    logging.warning("no template model (%s); data.reference='source' does "
+                    "not need one", e)
+    template = None
+  host_batch = int(config.train.batch_size) // jax.process_count()
+  sampler = pipeline.PairSampler(train, stats["able_bodied"], template,
+                                 data_cfg, host_batch, num_devices,
+                                 seed=host_seed(config))
+  val_pairs = validation_pairs(pairs_lib.within_subject_pairs(val),
+                               int(config.train.num_val_batches) * host_batch,
+                               seed=int(config.seed))
+  val_batches = list(pipeline.fixed_pairs_batches(
+      val, val_pairs, stats["able_bodied"], template, data_cfg, host_batch,
+      num_devices))
+  logging.info("data: %d train trials (%d subjects), %d validation trials "
+               "(%d subjects), %d validation pairs in %d batches",
+               len(train), train.num_subjects, len(val), val.num_subjects,
+               len(val_pairs), len(val_batches))
+  return TrainData(sampler=sampler, val_batches=val_batches, stats=stats,
+                   template=template, dataset=name)
+
+
+def validation_pairs(pairs: np.ndarray, num: int, seed: int) -> np.ndarray:
+  """A fixed random subset of num pairs (all if fewer), in sorted order.
+
+  A random subset rather than the first rows, so that every validation
+  subject is represented.
+  """
+  pairs = np.asarray(pairs).reshape(-1, 2)
+  if len(pairs) == 0:
+    raise DataError("the validation split has no within-subject pairs")
+  if len(pairs) <= num:
+    return pairs
+  keep = np.random.default_rng([seed, 7]).choice(len(pairs), num,
+                                                 replace=False)
+  return pairs[np.sort(keep)]
+
+
+# ---------------------------------------------------------------- logging
+
+
+class MetricsWriter:
+  """metrics.jsonl (one JSON object per line) and absl log lines."""
+
+  def __init__(self, workdir: pathlib.Path, enabled: bool = True):
+    self.path = workdir / METRICS_FILE
+    self.enabled = enabled
+
+  def truncate_after(self, step: int) -> None:
+    """Drops lines of steps > step (a resumed run rewrites them)."""
+    if not self.enabled or not self.path.exists():
+      return
+    kept = []
+    for line in self.path.read_text().splitlines():
+      try:
+        if int(json.loads(line)["step"]) <= step:
+          kept.append(line)
+      except (ValueError, KeyError, TypeError):
+        continue  # a torn last line after a crash
+    _atomic_write_text(self.path, "".join(k + "\n" for k in kept))
+
+  def write(self, step: int, metrics: Mapping[str, float]) -> None:
+    for name in sorted(metrics):
+      logging.info("[%d] %s = %.6g", step, name, metrics[name])
+    if not self.enabled:
+      return
+    record = {"step": int(step)}
+    record.update({k: _json_float(v) for k, v in metrics.items()})
+    with open(self.path, "a") as f:
+      f.write(json.dumps(record, sort_keys=True) + "\n")
+
+
+def _json_float(v: float):
+  v = float(v)
+  return v if math.isfinite(v) else str(v)
+
+
+def _atomic_write_text(path: pathlib.Path, text: str) -> None:
+  try:
+    from gaitjax import io as gio  # pylint: disable=g-import-not-at-top
+    gio.atomic_write_text(path, text)
+  except ImportError:
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    tmp.write_text(text)
+    os.replace(tmp, path)
+
+
+def _mean_metrics(rows: Sequence[Mapping[str, float]]) -> Dict[str, float]:
+  if not rows:
+    return {}
+  return {k: float(np.mean([r[k] for r in rows])) for k in rows[0]}
+
+
+def _check_finite(pending: List[Tuple[int, Any]], latest: Optional[str]
+                  ) -> List[Dict[str, float]]:
+  """Host metrics of the pending steps; TrainingError at the first bad loss."""
+  host = jax.device_get([m for _, m in pending])
+  rows = []
+  for (step, _), m in zip(pending, host):
+    row = {k: float(np.asarray(v).reshape(-1)[0]) for k, v in m.items()}
+    if not math.isfinite(row["loss"]):
+      raise TrainingError(
+          f"non-finite loss ({row['loss']}) at step {step}; stopped without "
+          f"saving it. Last good checkpoint: {latest or 'none'}")
+    rows.append(row)
+  return rows
+
+
+# -------------------------------------------------------------------- run
+
+
+def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str, *,
+                       data: Optional[TrainData] = None,
+                       task: Optional[tasks_lib.Task] = None
+                       ) -> Dict[str, float]:
+  """Trains config's model in workdir (resuming if it holds a checkpoint).
+
+  Args:
+    config: experiment config (configs/default.py layout).
+    workdir: output folder (created).
+    data: data to train on; None = load config.data.dataset from
+      config.data.data_dir (tests pass in-memory data).
+    task: the model; None = tasks.get_task(config).
+  Returns:
+    Final metrics: step, val_loss (and the other val_* terms), the last
+    logged training metrics, best_step, best_val_loss, steps_per_s.
+  Raises:
+    ConfigError, DataError, CheckpointError: user-fixable problems.
+    TrainingError: a non-finite loss (the last good checkpoint is kept).
+  """
+  t_start = time.monotonic()
+  if int(config.train.get("num_hosts", 1)) > 1:
+    jax.distributed.initialize()
+  config_utils.validate_config(
+      config, extra_model_names=tasks_lib.registered_names())
+  devices = jax.local_devices()
+  num_devices = len(devices)
+  is_chief = jax.process_index() == 0
+  workdir = pathlib.Path(os.fspath(workdir)).absolute()
+  workdir.mkdir(parents=True, exist_ok=True)
+  if is_chief:
+    _atomic_write_text(workdir / CONFIG_FILE,
+                       config_utils.config_to_json(config) + "\n")
+
+  task = task or tasks_lib.get_task(config)
+  data = data or load_train_data(config, num_devices)
+  if not data.val_batches:
+    raise DataError("no validation batches: the validation split is empty")
+
+  root = jax.random.PRNGKey(int(config.seed))
+  init_rng = jax.random.fold_in(root, _INIT_STREAM)
+  train_rng = jax.random.fold_in(root, _TRAIN_STREAM)
+  eval_rng = jax.random.fold_in(root, _EVAL_STREAM)
+  example = jax.tree.map(lambda x: np.asarray(x)[0], data.sampler.batch(0))
+  replicated = ckpt_lib.replicated_sharding(devices)
+  batch_sharding = jax.sharding.NamedSharding(
+      replicated.mesh, jax.sharding.PartitionSpec(step_lib.AXIS))
+
+  ckpt = ckpt_lib.Checkpointer(workdir / ckpt_lib.CHECKPOINT_DIR)
+  writer = MetricsWriter(workdir, enabled=is_chief)
+  prefetcher = None
+  try:
+    state, start_step = _initial_state(config, task, example, init_rng, ckpt,
+                                       data, replicated)
+    writer.truncate_after(start_step)
+    num_steps = int(config.train.num_steps)
+    logging.info("model %s: %s parameters; %d device(s); steps %d -> %d",
+                 task.name, f"{state_lib.param_count(state.params):,}",
+                 num_devices, start_step, num_steps)
+
+    p_train = step_lib.make_train_step(task, train_rng, devices)
+    p_eval = step_lib.make_eval_step(task, devices)
+    val_batches = [jax.device_put(_device_batch(b), batch_sharding)
+                   for b in data.val_batches]
+
+    def evaluate(params) -> Dict[str, float]:
+      rows = [step_lib.unreplicate_metrics(
+          p_eval(params, b, jax.random.fold_in(eval_rng, i)))
+              for i, b in enumerate(val_batches)]
+      return {f"val_{k}": v for k, v in _mean_metrics(rows).items()}
+
+    def save(step: int, val: Mapping[str, float]) -> None:
+      sampler_state = (data.sampler.state_dict(step)
+                       if hasattr(data.sampler, "state_dict")
+                       else {"step": step})
+      ckpt.save(state, step=step, val_loss=val["val_loss"], config=config,
+                stats=data.stats, template=data.template,
+                pipeline=sampler_state, dataset=data.dataset)
+      logging.info("[%d] saved checkpoint %s (val_loss %.6g)", step,
+                   ckpt.step_path(step), val["val_loss"])
+
+    log_every = int(config.train.log_every)
+    eval_every = int(config.train.eval_every)
+    ckpt_every = int(config.train.checkpoint_every)
+    max_s = float(config.train.max_minutes) * 60.0
+    final: Dict[str, float] = {}
+    done = start_step
+    if start_step >= num_steps:
+      logging.info("nothing to train: the checkpoint is at step %d of %d",
+                   start_step, num_steps)
+      final.update(evaluate(state.params))
+
+    pending: List[Tuple[int, Any]] = []   # (step, device metrics)
+    window: List[Dict[str, float]] = []   # host metrics since the last log
+    last_log = (time.monotonic(), start_step)
+    prefetcher = _prefetch(lambda s: jax.device_put(
+        _device_batch(data.sampler.batch(s)), batch_sharding),
+                           start_step, num_steps - start_step)
+    for step, batch in prefetcher:
+      state, metrics = p_train(state, batch)
+      done = step + 1
+      pending.append((done, metrics))
+      timed_out = max_s > 0 and time.monotonic() - t_start > max_s
+      last = done == num_steps or timed_out
+      is_log = done % log_every == 0 or last
+      is_ckpt = done % ckpt_every == 0 or last
+      is_eval = done % eval_every == 0 or is_ckpt
+      if not (is_log or is_eval):
+        continue
+      # Before anything is logged or saved: every pending loss is finite.
+      window += _check_finite(pending, _latest_path(ckpt))
+      pending = []
+      record: Dict[str, float] = {}
+      if is_log:
+        now = time.monotonic()
+        rate = (done - last_log[1]) / max(now - last_log[0], 1e-9)
+        last_log = (now, done)
+        record.update(_mean_metrics(window))
+        record["steps_per_s"] = rate
+        window = []
+        _log_progress(done, num_steps, rate, t_start, max_s)
+      if is_eval:
+        record.update(evaluate(state.params))
+      writer.write(done, record)
+      final.update(record)
+      if is_ckpt:
+        save(done, record)
+      if timed_out:
+        logging.info("[%d] stopping: train.max_minutes=%g reached", done,
+                     config.train.max_minutes)
+        break
+    ckpt.wait()
+    final["step"] = float(done)
+    best = ckpt.best_step()
+    if best is not None:
+      final["best_step"] = float(best)
+    final["wall_s"] = time.monotonic() - t_start
+    return final
+  finally:
+    if prefetcher is not None:
+      prefetcher.close()
+    ckpt.close()
+
+
+def _initial_state(config, task, example, init_rng, ckpt, data, replicated
+                   ) -> Tuple[Any, int]:
+  """A fresh state at step 0, or the latest readable checkpoint's."""
+  if ckpt.latest_step() is None:
+    state = state_lib.create_train_state(init_rng, config, task, example)
+    return jax.device_put(state, replicated), 0
+  abstract = ckpt_lib.abstract_train_state(config, task, example, replicated)
+  restored = ckpt.restore(abstract)
+  step = int(restored.state.step)
+  pipeline_state = restored.pipeline
+  if hasattr(data.sampler, "restore_step"):
+    data_step = data.sampler.restore_step(pipeline_state)
+  else:
+    data_step = int(pipeline_state.get("step", -1))
+  if data_step != step:
+    raise CheckpointError(f"checkpoint {restored.path}: data pipeline step "
+                          f"{data_step} != train state step {step}")
+  _warn_config_changes(restored.config, config)
+  logging.info("resuming from %s (step %d)", restored.path, step)
+  return restored.state, step
+
+
+def _warn_config_changes(saved: Mapping[str, Any],
+                         config: ml_collections.ConfigDict) -> None:
+  now = _flatten(config_utils.config_to_dict(config))
+  before = _flatten(saved)
+  changed = sorted(k for k in set(now) | set(before)
+                   if now.get(k) != before.get(k))
+  if changed:
+    logging.warning("resuming with a config that differs from the "
+                    "checkpoint's in %s", ", ".join(changed[:8]))
+
+
+def _flatten(d: Mapping[str, Any], prefix: str = "") -> Dict[str, Any]:
+  out = {}
+  for k, v in d.items():
+    if isinstance(v, Mapping):
+      out.update(_flatten(v, f"{prefix}{k}."))
+    else:
+      out[f"{prefix}{k}"] = v
+  return out
+
+
+def _latest_path(ckpt: ckpt_lib.Checkpointer) -> Optional[str]:
+  step = ckpt.latest_step()
+  return None if step is None else ckpt.step_path(step)
+
+
+def _device_batch(batch: Mapping[str, Any]) -> Dict[str, np.ndarray]:
+  """Only numeric arrays go to the devices."""
+  return {k: np.asarray(v) for k, v in batch.items()
+          if np.asarray(v).dtype.kind in "biuf"}
+
+
+def _log_progress(done: int, num_steps: int, rate: float, t_start: float,
+                  max_s: float) -> None:
+  elapsed = time.monotonic() - t_start
+  eta = (num_steps - done) / rate if rate > 0 else float("inf")
+  if max_s > 0:
+    eta = min(eta, max(0.0, max_s - elapsed))
+  logging.info("[%d] %d/%d steps, %.2f steps/s, elapsed %s, ETA %s", done,
+               done, num_steps, rate, _hms(elapsed), _hms(eta))
+
+
+def _hms(seconds: float) -> str:
+  if not math.isfinite(seconds):
+    return "?"
+  s = int(seconds)
+  return f"{s // 3600:d}:{s % 3600 // 60:02d}:{s % 60:02d}"
+
+
+def _prefetch(make_batch, start_step: int, num_items: int):
+  """Background-thread batches (pipeline.prefetch)."""
+  from gaitjax.data import pipeline  # pylint: disable=g-import-not-at-top
+  return pipeline.prefetch(make_batch, start_step, max(0, num_items))

@@ -1,0 +1,195 @@
+"""What the trainer trains: a model's init, loss and prediction functions.
+
+A ``Task`` is three pure functions on per-device batches (dicts of arrays,
+normalised units, see gaitjax/data/pipeline.py)::
+
+  x_src, x_tgt, x_ref  [B, T, 6]      v_src, v_tgt  [B] m/s
+  subject              [B] int32      (optional: mask [B], noise_id [B])
+
+The trainer (step.py, loop.py) only ever calls these, so the diffusion model
+and the MLP/TCN baselines share one training loop, one checkpoint format and
+one evaluation path. ``get_task(config)`` picks one by ``config.model.name``.
+"""
+import dataclasses
+import functools
+from typing import Any, Callable, Dict, Mapping, Tuple
+
+import jax
+import jax.numpy as jnp
+import ml_collections
+import numpy as np
+
+from gaitjax import constants
+from gaitjax.errors import ConfigError
+
+Array = jnp.ndarray
+Batch = Mapping[str, Array]
+Params = Any
+Metrics = Dict[str, Array]
+
+# (rng, example_batch [B, ...]) -> params
+InitFn = Callable[[jax.Array, Batch], Params]
+# (params, batch [B, ...], rng, *, train) -> (scalar loss, {name: scalar})
+LossFn = Callable[..., Tuple[Array, Metrics]]
+# (params, batch [B, ...], rng) -> x_tgt [B, T, 6] normalised, float32
+PredictFn = Callable[[Params, Batch, jax.Array], Array]
+
+
+@dataclasses.dataclass(frozen=True)
+class Task:
+  """A trainable model as three pure, jit-able functions.
+
+  Attributes:
+    init_params: (rng, example_batch) -> params pytree (float32).
+    loss_fn: (params, batch, rng, *, train) -> (loss, metrics); loss is a
+      float32 scalar, metrics a flat dict of float32 scalars that includes
+      'loss'. ``train`` switches dropout on.
+    predict_fn: (params, batch, rng) -> x_tgt [B, T, 6] normalised float32
+      (what evaluation compares with batch['x_tgt']).
+    name: model name, for logs.
+  """
+  init_params: InitFn
+  loss_fn: LossFn
+  predict_fn: PredictFn
+  name: str = ""
+
+
+# Factories by config.model.name; the baselines are looked up lazily (below)
+# so that this module imports without them. Tests register fakes here.
+_REGISTRY: Dict[str, Callable[[ml_collections.ConfigDict], Task]] = {}
+
+
+def register_task(name: str,
+                  factory: Callable[[ml_collections.ConfigDict], Task]) -> None:
+  """Makes config.model.name == name build its Task with factory(config)."""
+  _REGISTRY[name] = factory
+
+
+def registered_names() -> Tuple[str, ...]:
+  return tuple(sorted(_REGISTRY))
+
+
+def get_task(config: ml_collections.ConfigDict) -> Task:
+  """The Task of config.model.name ('diffusion' | 'mlp' | 'tcn' | registered).
+
+  Raises:
+    ConfigError: unknown name, or the module that builds it is missing.
+  """
+  name = config.model.get("name", "diffusion")
+  if name in _REGISTRY:
+    task = _REGISTRY[name](config)
+  elif name == "diffusion":
+    task = make_diffusion_task(config)
+  elif name in ("mlp", "tcn"):
+    try:
+      from gaitjax.models import baselines  # pylint: disable=g-import-not-at-top
+    except ImportError as e:
+      raise ConfigError(f"config.model.name={name!r}: the baselines module "
+                        f"gaitjax.models.baselines cannot be imported ({e})"
+                        ) from None
+    make = getattr(baselines, "make_task", None)
+    if make is None:
+      raise ConfigError(f"config.model.name={name!r}: gaitjax.models."
+                        f"baselines has no make_task(config)")
+    task = make(config)
+  else:
+    known = ("diffusion", "mlp", "tcn") + registered_names()
+    raise ConfigError(f"config.model.name={name!r}: expected one of "
+                      f"{', '.join(known)}")
+  if not task.name:
+    task = dataclasses.replace(task, name=name)
+  return task
+
+
+def dummy_batch(config: ml_collections.ConfigDict,
+                batch_size: int = 1) -> Dict[str, np.ndarray]:
+  """Zeros with the shapes of one per-device batch [batch_size, ...].
+
+  Enough for ``init_params`` under jax.eval_shape (restoring checkpoints).
+  """
+  t = int(config.data.seq_len)
+  x = np.zeros((batch_size, t, constants.NUM_CHANNELS), np.float32)
+  v = np.ones((batch_size,), np.float32)
+  return {"x_src": x, "x_tgt": x, "x_ref": x, "v_src": v, "v_tgt": v,
+          "subject": np.zeros((batch_size,), np.int32)}
+
+
+# -------------------------------------------------------------- diffusion
+
+
+def make_diffusion_task(config: ml_collections.ConfigDict) -> Task:
+  """The subject-conditioned residual diffusion model (paper II.D)."""
+  try:
+    # pylint: disable=g-import-not-at-top
+    from gaitjax.diffusion import losses
+    from gaitjax.diffusion import sampling
+    from gaitjax.diffusion import schedule as sched
+    from gaitjax.models import denoiser
+  except ImportError as e:
+    raise ConfigError(f"config.model.name='diffusion': a module it needs "
+                      f"cannot be imported ({e})") from None
+  model = denoiser.make_model(config)
+  schedule = sched.make_schedule(config.diffusion.schedule,
+                                 config.diffusion.num_timesteps)
+  loss_cfg = losses.LossConfig.from_config(config.loss)
+  prediction = str(config.diffusion.prediction)
+  residual = bool(config.diffusion.residual)
+  num_steps = int(config.sampling.num_steps)
+  eta = float(config.sampling.eta)
+  clip_x0 = config.sampling.get("clip_x0", None)
+
+  def init_params(rng: jax.Array, example_batch: Batch) -> Params:
+    x = jnp.asarray(example_batch["x_src"], jnp.float32)
+    b = x.shape[0]
+    param_rng, dropout_rng = jax.random.split(rng)
+    variables = model.init(
+        {"params": param_rng, "dropout": dropout_rng}, x,
+        jnp.asarray(example_batch["x_ref"], jnp.float32), x,
+        jnp.asarray(example_batch["v_src"], jnp.float32),
+        jnp.asarray(example_batch["v_tgt"], jnp.float32),
+        jnp.zeros((b,), jnp.int32), train=False)
+    return variables["params"]
+
+  def loss_fn(params: Params, batch: Batch, rng: jax.Array, *,
+              train: bool) -> Tuple[Array, Metrics]:
+    return losses.diffusion_loss(
+        params, model, schedule, _loss_batch(batch), rng, loss_cfg=loss_cfg,
+        prediction=prediction, residual=residual, train=train)
+
+  def predict_fn(params: Params, batch: Batch, rng: jax.Array) -> Array:
+    """DDIM (config.sampling) -> x_tgt [B, T, 6] normalised.
+
+    With batch['noise_id'] [B] the initial noise of row i is drawn from
+    fold_in(rng, noise_id[i]), so a sample does not depend on batching.
+    """
+    x_src = jnp.asarray(batch["x_src"], jnp.float32)
+    init_noise = None
+    if "noise_id" in batch:
+      init_noise = _row_noise(rng, batch["noise_id"], x_src.shape[1:])
+    return sampling.sample_x_tgt(
+        params, model, schedule, x_src,
+        jnp.asarray(batch["x_ref"], jnp.float32),
+        jnp.asarray(batch["v_src"], jnp.float32),
+        jnp.asarray(batch["v_tgt"], jnp.float32), rng, residual=residual,
+        num_steps=num_steps, eta=eta, prediction=prediction,
+        init_noise=init_noise, clip_x0=clip_x0)
+
+  return Task(init_params=init_params, loss_fn=loss_fn,
+              predict_fn=predict_fn, name="diffusion")
+
+
+_LOSS_KEYS = ("x_src", "x_tgt", "x_ref", "v_src", "v_tgt", "subject")
+
+
+def _loss_batch(batch: Batch) -> Dict[str, Array]:
+  """The keys diffusion_loss reads (drops mask / pair_index / noise_id)."""
+  return {k: batch[k] for k in _LOSS_KEYS if k in batch}
+
+
+def _row_noise(rng: jax.Array, noise_id: Array, shape) -> Array:
+  """[B, *shape] standard normal, row i from fold_in(rng, noise_id[i])."""
+  draw = functools.partial(jax.random.normal, shape=tuple(shape),
+                           dtype=jnp.float32)
+  keys = jax.vmap(lambda i: jax.random.fold_in(rng, i))(
+      jnp.asarray(noise_id, jnp.int32))
+  return jax.vmap(draw)(keys)

@@ -1,0 +1,39 @@
+r"""Trains a model (diffusion or a baseline) and checkpoints it.
+
+  python launch/train.py --config=configs/cpu_small.py --workdir=runs/cpu \
+      --config.data.data_dir=data
+
+Re-running the same command resumes from the workdir's latest checkpoint.
+"""
+import os
+import sys
+
+if __name__ == "__main__":  # run as a script: make `gaitjax` importable
+  sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(
+      __file__))))
+
+from absl import flags  # noqa: E402
+from absl import logging  # noqa: E402
+from ml_collections import config_flags  # noqa: E402
+
+from gaitjax import cli  # noqa: E402
+
+_CONFIG = config_flags.DEFINE_config_file(
+    "config", None, "Experiment config file (e.g. configs/default.py).",
+    lock_config=True)
+_WORKDIR = flags.DEFINE_string("workdir", None,
+                               "Where checkpoints and logs go.")
+flags.mark_flags_as_required(["config", "workdir"])
+
+
+def main(argv):
+  if len(argv) > 1:
+    cli.fail(f"unexpected arguments: {' '.join(argv[1:])}")
+  from gaitjax.train import loop  # pylint: disable=g-import-not-at-top
+  final = loop.train_and_evaluate(_CONFIG.value, _WORKDIR.value)
+  logging.info("done: %s", ", ".join(f"{k} = {v:.6g}"
+                                     for k, v in sorted(final.items())))
+
+
+if __name__ == "__main__":
+  cli.run(main)
