@@ -87,6 +87,10 @@ def get_config() -> ml_collections.ConfigDict:
   # the identity and subject terms, (1 - w) + w_floor the residual term.
   loss.dv_scale_mps = 0.5
   loss.residual_floor = 0.25
+  # [ours] the r0-space terms (residual, identity, subject) are weighted by
+  # alpha_t^2: with eps prediction r0_hat divides by alpha_t, which would
+  # blow those terms up at the noisiest steps. 'none' = unweighted.
+  loss.x0_weighting = "alpha2"
 
   # ------------------------------------------------------------ optimiser
   config.optim = optim = ml_collections.ConfigDict()

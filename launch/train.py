@@ -29,8 +29,14 @@ flags.mark_flags_as_required(["config", "workdir"])
 def main(argv):
   if len(argv) > 1:
     cli.fail(f"unexpected arguments: {' '.join(argv[1:])}")
+  config = _CONFIG.value
+  try:  # config_flags defers a config file's load error to first use
+    config.get("train")
+  except (OSError, ImportError, SyntaxError, AttributeError) as e:
+    lines = [l.strip() for l in str(e).splitlines() if l.strip()]
+    cli.fail(f"--config: {lines[-1] if lines else type(e).__name__}")
   from gaitjax.train import loop  # pylint: disable=g-import-not-at-top
-  final = loop.train_and_evaluate(_CONFIG.value, _WORKDIR.value)
+  final = loop.train_and_evaluate(config, _WORKDIR.value)
   logging.info("done: %s", ", ".join(f"{k} = {v:.6g}"
                                      for k, v in sorted(final.items())))
 

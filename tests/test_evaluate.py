@@ -25,12 +25,12 @@ def gait(speed, subject_k, t_len=T):
   shortens the stride and enlarges the hip/knee excursion."""
   period = 1.5 - 0.45 * speed
   w = 2 * np.pi * np.arange(t_len) / RATE / period
-  a = 1.0 + 0.12 * subject_k + 0.5 * speed
+  a = 1.0 + 0.05 * subject_k + 0.4 * speed
   off = 4.0 * np.sin(1.7 * subject_k)
 
   def leg(w):
     return [10 + off + 22 * a * np.cos(w) + 3 * np.cos(2 * w + 0.3),
-            30 + 2 * off + 25 * a * np.cos(w + 1.2)
+            35 + 2 * off + 18 * a * np.cos(w + 1.2)
             + (4 + subject_k + 8 * speed) * np.cos(2 * w + 0.5),
             2 - off + 9 * np.cos(w + 2.0) + 4 * np.cos(2 * w + 1.0)]
 
@@ -161,7 +161,7 @@ def test_oracle_beats_copy_source_and_is_rank_one(full_run):
     assert oracle["mae"] < 1e-4
     assert oracle["r"] == pytest.approx(1.0, abs=1e-6)
     assert oracle["rank"] == 1.0
-    assert oracle["mae"] < headline(results, "copy_source", cohort)["mae"] - 1
+    assert oracle["mae"] + 0.5 < headline(results, "copy_source", cohort)["mae"]
   # The fake copy model and the built-in baseline are the same function.
   fake = results["copy"]["able_bodied"]["records"]
   built = results["copy_source"]["able_bodied"]["records"]
@@ -301,3 +301,63 @@ def test_launch_bad_flag_is_one_line(tmp_path):
   assert proc.returncode == 2
   assert proc.stderr.strip().splitlines()[-1] == (
       "error: --max_pairs must be >= 0 (0 = all pairs), got -1")
+
+
+def test_end_to_end_with_a_tiny_trained_checkpoint(tmp_path):
+  """Two training steps of configs/tiny.py, then the real Generator path."""
+  import jax
+  from configs import tiny
+  from gaitjax.data import pairs as pairs_lib
+  from gaitjax.data import pipeline
+  from gaitjax.data.normalize import fit_stats
+  from gaitjax.train import loop
+
+  def trials(subjects, speeds, first_k, **kw):
+    ts = cohort_set(subjects, speeds, first_k=first_k, **kw)
+    x = np.stack([gait(v, first_k + list(subjects).index(s), t_len=600)
+                  for s, v in zip(ts.subject, ts.speed)])
+    return TrialSet.from_arrays(x, ts.speed, ts.subject, ts.cohort,
+                                ts.paretic_side)
+
+  train = trials(["AB01", "AB02"], AB_SPEEDS, 0)
+  val = trials(["AB03"], AB_SPEEDS, 2)
+  test = trials(["AB04", "AB05"], AB_SPEEDS, 3)
+  stroke = trials(["ST01", "ST02"], ST_SPEEDS, 6, cohort="stroke",
+                  paretic=["left", "right"])
+  config = tiny.get_config()
+  config.data.reference = "template"
+  stats = {"able_bodied": fit_stats(train.x), "stroke": fit_stats(stroke.x)}
+  template = reference.TemplateModel.fit(train)
+  d = jax.local_device_count()
+  sampler = pipeline.PairSampler(train, stats["able_bodied"], template,
+                                 config.data, 4, d)
+  val_batches = list(pipeline.fixed_pairs_batches(
+      val, pairs_lib.within_subject_pairs(val)[:4], stats["able_bodied"],
+      template, config.data, 4, d))
+  workdir = str(tmp_path / "run")
+  loop.train_and_evaluate(config, workdir, data=loop.TrainData(
+      sampler, val_batches, stats, template, "tiny"))
+
+  gens = ev.load_generators({"diffusion": workdir})
+  cohorts = [ev.CohortData("able_bodied", test,
+                           ev.concat_trialsets([train, val, test]),
+                           dataset="tiny", split="test"),
+             ev.CohortData("stroke", stroke, stroke, dataset="tiny_stroke",
+                           split="test")]
+  out = tmp_path / "eval"
+  results = ev.evaluate_cohorts(gens, cohorts, max_pairs=5, out_dir=str(out),
+                                make_figures=False)
+  assert set(results) == {"diffusion", "copy_source", "population_mean",
+                          "cycle_template"}
+  ab = results["diffusion"]["able_bodied"]["records"]
+  st = results["diffusion"]["stroke"]["records"]
+  assert len(ab) == 5 and len(st) == 5
+  # Stroke 0.3 m/s lies below the 0.6-1.2 m/s training range: generated
+  # anyway and flagged (the 0.3 -> 0.3 identity pair is always selected).
+  assert all(r["extrapolated"] == (r["v_tgt"] < 0.59) for r in st)
+  assert any(r["extrapolated"] for r in st)
+  doc = json.loads((out / "metrics.json").read_text())
+  info = doc["extra"]["models"]["diffusion"]
+  assert info["kind"] == "diffusion" and info["step"] == 2
+  assert info["ddim_steps"] == 2 and len(info["checksum"]) == 64
+  assert "cycle_template" in (out / "report.md").read_text()

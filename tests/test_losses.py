@@ -137,21 +137,15 @@ def tiny():
   return model, params, batch
 
 
-@pytest.mark.parametrize("prediction,residual", [("eps", True), ("v", False)])
-def test_diffusion_loss_finite_with_gradients(tiny, prediction, residual):
-  model, params, batch = tiny
+def _loss_fn(model, batch, prediction, residual):
   schedule = sched.make_schedule("cosine", 1000)
   cfg = losses.LossConfig.from_config(default.get_config().loss)
+  return lambda p, rng: losses.diffusion_loss(
+      p, model, schedule, batch, rng, loss_cfg=cfg, prediction=prediction,
+      residual=residual, train=True)
 
-  @jax.jit
-  def loss_and_grad(p, rng):
-    return jax.value_and_grad(
-        lambda q: losses.diffusion_loss(q, model, schedule, batch, rng,
-                                        loss_cfg=cfg, prediction=prediction,
-                                        residual=residual, train=True),
-        has_aux=True)(p)
 
-  (loss, metrics), grads = loss_and_grad(params, jax.random.key(1))
+def _check_metrics(loss, metrics):
   assert set(metrics) == {"loss", "noise", "residual", "identity", "subject",
                           "x0_mse"}
   assert all(np.isfinite(float(v)) for v in metrics.values())
@@ -162,11 +156,25 @@ def test_diffusion_loss_finite_with_gradients(tiny, prediction, residual):
       float(loss), float(metrics["noise"] + metrics["residual"]
                          + metrics["identity"] + 0.1 * metrics["subject"]),
       rtol=1e-5)
-  leaves = jax.tree.leaves(grads)
-  assert all(np.all(np.isfinite(g)) for g in leaves)
+
+
+def test_diffusion_loss_finite_with_gradients(tiny):
+  model, params, batch = tiny
+  loss_and_grad = jax.jit(jax.value_and_grad(
+      _loss_fn(model, batch, "eps", True), has_aux=True))
+  (loss, metrics), grads = loss_and_grad(params, jax.random.key(1))
+  _check_metrics(loss, metrics)
+  assert all(np.all(np.isfinite(g)) for g in jax.tree.leaves(grads))
   # The encoder learns (through the conditioning and the subject term).
   enc = jax.tree.leaves(grads["subject_encoder"])
   assert sum(float(jnp.sum(jnp.abs(g))) for g in enc) > 0
   # Same rng -> same value (t, eps and dropout come from the key).
   (loss2, _), _ = loss_and_grad(params, jax.random.key(1))
   assert float(loss2) == float(loss)
+
+
+def test_diffusion_loss_v_prediction_without_residual(tiny):
+  model, params, batch = tiny
+  loss, metrics = jax.jit(_loss_fn(model, batch, "v", False))(
+      params, jax.random.key(2))
+  _check_metrics(loss, metrics)

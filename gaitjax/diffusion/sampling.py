@@ -190,18 +190,30 @@ def sample_x_tgt(params, model, schedule: sched.VPSchedule, x_src: Array,
   return x_ref.astype(jnp.float32) + r0 if residual else r0
 
 
+@functools.partial(jax.jit, static_argnames=("model",))
+def _encode(params, model, x_src, v_src, v_tgt):
+  return model.apply({"params": params}, x_src, v_src, v_tgt,
+                     method=model.encode)
+
+
+@functools.partial(jax.jit, static_argnames=("model",))
+def _denoise(params, model, z, x_ref, cond, t):
+  return model.apply({"params": params}, z, x_ref, cond, t, train=False,
+                     method=model.denoise)
+
+
 def ddim_sample_loop_reference(params, model, schedule: sched.VPSchedule,
                                x_src, x_ref, v_src, v_tgt, rng, *,
                                num_steps: int = 100, eta: float = 0.0,
                                prediction: str = "eps",
                                init_noise: Optional[Array] = None,
                                clip_x0: Optional[float] = None) -> Array:
-  """ddim_sample as a plain Python loop (one apply per step); tests only."""
+  """ddim_sample as a plain Python loop (one network call per step, the
+  network call itself jitted); for tests only."""
   _validate(schedule, num_steps, eta, prediction, clip_x0)
   _check_inputs(x_src, x_ref, v_src, v_tgt)
-  variables = {"params": params}
   b = x_ref.shape[0]
-  cond = model.apply(variables, x_src, v_src, v_tgt, method=model.encode)
+  cond = _encode(params, model, x_src, v_src, v_tgt)
   z, keys = _initial_and_step_keys(rng, x_ref.shape, num_steps, init_noise)
   ts = ddim_timesteps(schedule.num_timesteps, num_steps)
   for i, t in enumerate(ts):
@@ -209,9 +221,8 @@ def ddim_sample_loop_reference(params, model, schedule: sched.VPSchedule,
     last = i == num_steps - 1
     a_prev = 1.0 if last else schedule.alphas[ts[i + 1]]
     s_prev = 0.0 if last else schedule.sigmas[ts[i + 1]]
-    pred = model.apply(variables, z, x_ref, cond,
-                       jnp.full((b,), int(t), jnp.int32), train=False,
-                       method=model.denoise)
+    pred = _denoise(params, model, z, x_ref, cond,
+                    jnp.full((b,), int(t), jnp.int32))
     noise = (jax.random.normal(keys[i], z.shape, jnp.float32) if eta > 0
              else None)
     z = _ddim_update(pred, z, a_t, s_t, a_prev, s_prev, noise, eta=eta,

@@ -99,7 +99,8 @@ def schedule_from_config(diffusion_cfg) -> VPSchedule:
   return make_schedule(diffusion_cfg.schedule, diffusion_cfg.num_timesteps)
 
 
-def gather(schedule: VPSchedule, t: Array, ndim: int = 3) -> Tuple[Array, Array]:
+def gather(schedule: VPSchedule, t: Array,
+           ndim: int = 3) -> Tuple[Array, Array]:
   """(alpha_t, sigma_t) for integer steps t [B], shaped [B, 1, ...] to ndim."""
   chex.assert_rank(t, 1)
   shape = (t.shape[0],) + (1,) * (ndim - 1)

@@ -410,8 +410,16 @@ def choose_template(generators: Mapping[str, Any]
   return None, ""
 
 
-def check_compatible(name: str, gen, data: CohortData) -> None:
-  """Refuses a checkpoint that cannot run on this cohort's data."""
+def check_compatible(name: str, gen, data: CohortData) -> str:
+  """Refuses a checkpoint that cannot run on this cohort's data.
+
+  For stroke, also installs the stroke normalisation statistics in
+  ``gen.stats``: the stroke build's (a property of the data, paper II.C),
+  else the checkpoint's own.
+
+  Returns:
+    A note for the report ('' when there is nothing to say).
+  """
   x = data.eval_set.x
   where = f"model {name!r}"
   seq_len = _config_get(gen, "data", "seq_len")
@@ -429,21 +437,31 @@ def check_compatible(name: str, gen, data: CohortData) -> None:
         f"{data.dataset or data.name} {data.split} has {x.shape[2]} "
         f"({', '.join(constants.CHANNELS)})")
   if isinstance(gen, SimpleBaseline) or not hasattr(gen, "stats"):
-    return
+    return ""
   if "able_bodied" not in stats:
     raise CheckpointError(f"{where}: the checkpoint has no able-bodied "
                           f"normalisation statistics; re-export it")
-  if data.name == "stroke" and "stroke" not in stats:
-    if data.stats is None:
-      raise DataError(
-          f"{where}: no stroke normalisation statistics in the checkpoint "
-          f"or in the build of {data.dataset!r}; rebuild it with "
-          f"launch/build_data.py")
-    # The paper normalises stroke subjects with stroke statistics
-    # (II.C); the dataset build holds them (12 random stroke subjects).
+  if data.name != "stroke":
+    return ""
+  if data.stats is not None:
+    # The paper normalises stroke subjects with statistics of 12 random
+    # stroke subjects (II.C); the stroke build holds them.
+    own = stats.get("stroke")
     stats["stroke"] = data.stats
-    logging.info("%s: stroke normalisation statistics from the %s build",
-                 where, data.dataset)
+    if own is not None and not (
+        np.allclose(own.mean, data.stats.mean, atol=1e-3)
+        and np.allclose(own.std, data.stats.std, atol=1e-3)):
+      return (f"{name}: stroke normalised with the statistics of the "
+              f"{data.dataset} build, not the different ones stored in "
+              f"the checkpoint")
+    return ""
+  if "stroke" not in stats:
+    raise DataError(
+        f"{where}: no stroke normalisation statistics in the checkpoint or "
+        f"in the build of {data.dataset!r}; rebuild it with "
+        f"launch/build_data.py")
+  return (f"{name}: stroke normalised with the checkpoint's stroke "
+          f"statistics (the {data.dataset or 'stroke'} data has none)")
 
 
 # -------------------------------------------------------------- generation
@@ -663,7 +681,8 @@ def evaluate_cohorts(generators: Mapping[str, Any],
                      simple_baselines: bool = True,
                      randomised_encoding: bool = True,
                      make_figures: bool = True,
-                     settings: Optional[Mapping[str, Any]] = None) -> Results:
+                     settings: Optional[Mapping[str, Any]] = None,
+                     notes: Sequence[str] = ()) -> Results:
   """Evaluates generators (and the simple baselines) on in-memory cohorts.
 
   Args:
@@ -676,6 +695,7 @@ def evaluate_cohorts(generators: Mapping[str, Any],
       see ``evaluate``.
     make_figures: draw figures/fig*.png.
     settings: recorded in metrics.json.
+    notes: extra lines for the report.
 
   Returns:
     model -> cohort -> {'records', 'summary', 'analyses'} (what
@@ -706,15 +726,17 @@ def evaluate_cohorts(generators: Mapping[str, Any],
   if not models:
     raise ConfigError("nothing to evaluate: no checkpoint and no simple "
                       "baselines")
+  notes: List[str] = list(notes)
   for data in cohorts:
     for name, gen in models.items():
-      check_compatible(name, gen, data)
+      note = check_compatible(name, gen, data)
+      if note:
+        notes.append(note)
   main = next((n for n, g in models.items() if model_kind(g) == "diffusion"),
               next(iter(models)))
 
   results: Results = {name: {} for name in models}
   arrays: Dict[str, Dict[str, Any]] = {}
-  notes: List[str] = []
   info: Dict[str, Any] = {"cohorts": {}, "models": {}, "timing": {}}
   job_start = time.time()
   for data in cohorts:
@@ -729,6 +751,10 @@ def evaluate_cohorts(generators: Mapping[str, Any],
         "rank_cohort_subjects": data.pool.num_subjects,
         "rank_bank_skipped": run.bank.skipped,
         "speeds": sorted({round(float(v), 3) for v in ts.speed})}
+    if randomised_encoding and ts.num_subjects < 2:
+      notes.append(f"{data.name}: the {data.split} split has one subject; "
+                   f"randomised encoding draws from all the cohort's "
+                   f"subjects")
     if len(run.pairs) < run.num_all_pairs:
       notes.append(
           f"{data.name}: stratified subset of {len(run.pairs)} of "
@@ -866,7 +892,6 @@ def evaluate(models: Mapping[str, Any], *, data_dir: str, out_dir: str,
   if not models and not simple_baselines:
     raise ConfigError("nothing to evaluate: give --checkpoints or drop "
                       "--no_simple_baselines")
-  generators = load_generators(models, num_steps=num_steps, which=which)
   cohorts = []
   wanted = [("able_bodied", able_bodied_dataset, split)]
   if stroke_dataset:
@@ -883,6 +908,8 @@ def evaluate(models: Mapping[str, Any], *, data_dir: str, out_dir: str,
     raise DataError(f"--speeds={','.join(str(v) for v in speed_subset)}: no "
                     f"trial within {SPEED_TOL_MPS} m/s of them in "
                     f"{' or '.join(skipped)}")
+  # Data first: its errors are cheaper to find than a checkpoint's load.
+  generators = load_generators(models, num_steps=num_steps, which=which)
   template, template_source = choose_template(generators)
   if simple_baselines and template is None:
     from gaitjax.data import dataset as dataset_lib
@@ -901,8 +928,18 @@ def evaluate(models: Mapping[str, Any], *, data_dir: str, out_dir: str,
               "checkpoints": {n: os.fspath(v) for n, v in models.items()
                               if isinstance(v, (str, os.PathLike))},
               "skipped_cohorts": skipped}
+  notes = []
+  for name, gen in generators.items():
+    trained_on = _config_get(gen, "data", "dataset")
+    if trained_on and str(trained_on) != able_bodied_dataset:
+      notes.append(f"{name} was trained on {trained_on!r}, evaluated on "
+                   f"{able_bodied_dataset!r}")
+  if skipped:
+    notes.append(f"--speeds selects no trial of {', '.join(skipped)}: "
+                 f"skipped")
   results = evaluate_cohorts(
       generators, cohorts, template=template, template_source=template_source,
+      notes=notes,
       out_dir=out_dir, max_pairs=max_pairs, num_samples=num_samples,
       seed=seed, simple_baselines=simple_baselines,
       randomised_encoding=randomised_encoding, make_figures=make_figures,

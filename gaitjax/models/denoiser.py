@@ -31,8 +31,10 @@ import jax.numpy as jnp
 
 from gaitjax import constants
 from gaitjax.errors import ConfigError
-from gaitjax.models.conditioning import (FiLM, SpeedSubjectConditioner,
-                                         TimestepEmbedding, sinusoidal_embedding)
+from gaitjax.models.conditioning import FiLM
+from gaitjax.models.conditioning import SpeedSubjectConditioner
+from gaitjax.models.conditioning import sinusoidal_embedding
+from gaitjax.models.conditioning import TimestepEmbedding
 from gaitjax.models.encoder import SubjectEncoder, patchify, unpatchify
 
 Array = jnp.ndarray

@@ -51,6 +51,22 @@ _READ_ERRORS = (ValueError, OSError, KeyError, TypeError, RuntimeError,
                 AttributeError)
 
 
+class _QuietOrbax:
+  """Drops orbax's INFO lines (a dozen per save) from the absl log, and its
+  warnings that a read-only manager is read-only."""
+
+  def filter(self, record) -> bool:
+    if "/orbax/" not in getattr(record, "pathname", ""):
+      return True
+    if record.levelno < 30:  # below WARNING
+      return False
+    msg = str(record.msg)
+    return not ("read_only=True" in msg or "is read only" in msg)
+
+
+logging.get_absl_logger().addFilter(_QuietOrbax())
+
+
 def _metric(metrics: Mapping[str, float]) -> float:
   return float(metrics[METRIC])
 
@@ -355,6 +371,9 @@ def load_for_inference(path: Union[str, os.PathLike],
         raise CheckpointError(f"which={which!r}: expected 'best', 'latest' "
                               f"or a step number") from None
       fallback = False
+      if step not in steps:
+        raise CheckpointError(f"no step {step} in {directory} (it has "
+                              f"{', '.join(map(str, steps))})")
     try:
       saved_config = config_utils.config_from_dict(ckpt.read_config(step))
     except _READ_ERRORS as e:
