@@ -203,7 +203,8 @@ def test_select_pairs_deterministic_stratified(cohorts):
   ident = a[a[:, 0] == a[:, 1]]
   assert sorted(set(ts.speed[ident[:, 0]].round(2))) == list(AB_SPEEDS)
   assert len(set(ts.subject[a[:, 0]])) == 3
-  np.testing.assert_array_equal(ev.select_pairs(ts, 0), ev.select_pairs(ts, 999))
+  np.testing.assert_array_equal(ev.select_pairs(ts, 0),
+                                ev.select_pairs(ts, 999))
   assert len(ev.select_pairs(ts, 0)) == 48
   with pytest.raises(ConfigError, match="max_pairs must be >= 0"):
     ev.select_pairs(ts, -1)

@@ -91,7 +91,7 @@ def load_train_data(config: ml_collections.ConfigDict,
     try:
       stats["stroke"] = dataset_lib.load_stats(data_dir, eval_name)
     except DataError as e:
-      logging.info("no stroke statistics in the checkpoint: %s", e)
+      logging.info("stroke statistics not saved with the checkpoints: %s", e)
   try:
     template = reference.TemplateModel.fit(train.x, train.speed,
                                            rate_hz=float(data_cfg.rate_hz),
@@ -303,6 +303,7 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str, *,
     pending: List[Tuple[int, Any]] = []   # (step, device metrics)
     window: List[Dict[str, float]] = []   # host metrics since the last log
     last_log = (time.monotonic(), start_step)
+    paused = 0.0                          # eval/save seconds since last log
     prefetcher = _prefetch(lambda s: jax.device_put(
         _device_batch(data.sampler.batch(s)), batch_sharding),
                            start_step, num_steps - start_step)
@@ -323,18 +324,21 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str, *,
       record: Dict[str, float] = {}
       if is_log:
         now = time.monotonic()
-        rate = (done - last_log[1]) / max(now - last_log[0], 1e-9)
-        last_log = (now, done)
+        rate = (done - last_log[1]) / max(now - last_log[0] - paused, 1e-9)
+        last_log, paused = (now, done), 0.0
         record.update(_mean_metrics(window))
         record["steps_per_s"] = rate
         window = []
         _log_progress(done, num_steps, rate, t_start, max_s)
+      t_pause = time.monotonic()
       if is_eval:
         record.update(evaluate(state.params))
       writer.write(done, record)
       final.update(record)
       if is_ckpt:
         save(done, record)
+      # steps/s counts training only, not validation and saving.
+      paused += time.monotonic() - t_pause
       if timed_out:
         logging.info("[%d] stopping: train.max_minutes=%g reached", done,
                      config.train.max_minutes)
