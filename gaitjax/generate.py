@@ -123,6 +123,7 @@ class Generator:
     self.template = (reference.TemplateModel.from_dict(bundle.template)
                      if bundle.template else None)
     self.allow_extrapolation = allow_extrapolation
+    self._warned_speeds = set()
     self.speed_range = self._training_speed_range()
     self._task = tasks.get_task(config)
     self._predict = jax.pmap(self._task.predict_fn, axis_name="batch",
@@ -158,9 +159,11 @@ class Generator:
       raise DataError(
           f"{name} {bad} m/s outside the training range [{lo:.2f}, "
           f"{hi:.2f}] m/s; pass --allow_extrapolation to generate anyway")
-    if np.any(outside):
-      logging.warning("extrapolating to %s m/s (training range %.2f-%.2f)",
-                      sorted(set(np.round(v[outside], 3).tolist())), lo, hi)
+    new = set(np.round(v[outside], 3).tolist()) - self._warned_speeds
+    if new:  # once per speed, not once per call
+      self._warned_speeds |= new
+      logging.warning("%s: extrapolating to %s m/s (training range "
+                      "%.2f-%.2f)", name, sorted(new), lo, hi)
     return outside
 
   # ------------------------------------------------------------ generation

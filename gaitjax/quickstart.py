@@ -30,13 +30,12 @@ class QuickstartSettings:
   diffusion_minutes: float = 5.0
   baseline_minutes: float = 0.6
   max_pairs: int = 300
-  stroke_max_pairs: int = 150
   num_sampling_steps: int = 50
   smoke: bool = False
 
 
 SMOKE = QuickstartSettings(diffusion_minutes=0.15, baseline_minutes=0.05,
-                           max_pairs=12, stroke_max_pairs=8,
+                           max_pairs=12,
                            num_sampling_steps=4, smoke=True)
 
 
@@ -134,9 +133,8 @@ def run(workdir: str, settings: QuickstartSettings = QuickstartSettings()
       {"diffusion": diffusion, "mlp": mlp, "tcn": tcn},
       data_dir=data_dir, out_dir=os.path.join(workdir, "report"),
       max_pairs=settings.max_pairs,
-      stroke_max_pairs=settings.stroke_max_pairs,
       num_steps=settings.num_sampling_steps)
-  table = report.format_table(results)
+  table = report.format_overall(results)
   logging.info("quickstart finished in %.1f min; report in %s",
                (time.time() - t_start) / 60, os.path.join(workdir, "report"))
   return table

@@ -34,3 +34,32 @@ def shared_data() -> pathlib.Path:
   if not SHARED_DATA.is_dir():
     pytest.skip(f"real-data fixtures not found at {SHARED_DATA}")
   return SHARED_DATA
+
+
+@pytest.fixture(scope="session")
+def tiny_data_dir(tmp_path_factory) -> pathlib.Path:
+  """A small synthetic build: 5 subjects x 4 speeds, plus a stroke cohort."""
+  from gaitjax.data import tfds_builders
+  data_dir = tmp_path_factory.mktemp("tiny_data")
+  tfds_builders.build(tfds_builders.ALL_SYNTHETIC, data_dir, num_subjects=5,
+                      speeds=(0.6, 0.8, 1.0, 1.2))
+  return data_dir
+
+
+def tiny_config(data_dir):
+  """configs/tiny.py pointed at data_dir (2 training steps)."""
+  from configs import tiny
+  config = tiny.get_config()
+  config.data.data_dir = str(data_dir)
+  config.data.reference = "template"
+  config.diffusion.prediction = "v"
+  return config
+
+
+@pytest.fixture(scope="session")
+def tiny_checkpoint(tiny_data_dir, tmp_path_factory) -> pathlib.Path:
+  """A workdir with a 2-step configs/tiny.py checkpoint on tiny_data_dir."""
+  from gaitjax.train import loop
+  workdir = tmp_path_factory.mktemp("tiny_run")
+  loop.train_and_evaluate(tiny_config(tiny_data_dir), str(workdir))
+  return workdir

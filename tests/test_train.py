@@ -33,7 +33,7 @@ T = 8  # fake sequences: [B, T, 6]
 
 
 def _fake_task(noisy: bool = True) -> tasks.Task:
-  """x_tgt ~ x_src @ w + b; noisy=True adds rng-dependent noise (dropout-like)."""
+  """x_tgt ~ x_src @ w + b; noisy=True adds rng-dependent noise (dropout)."""
 
   def init_params(rng, batch):
     del batch
@@ -121,6 +121,12 @@ def _params(workdir, which="latest"):
   return ckpt_lib.load_for_inference(workdir, which).params
 
 
+def _val_lines(workdir):
+  return [json.loads(l) for l in
+          (workdir / "metrics.jsonl").read_text().splitlines()
+          if "val_loss" in l]
+
+
 def _assert_trees_close(a, b, **kw):
   jax.tree.map(lambda x, y: np.testing.assert_allclose(
       np.asarray(x), np.asarray(y), **kw), a, b)
@@ -184,6 +190,9 @@ def test_resume_after_crash_equals_uninterrupted_run(tmp_path):
   resumed = loop.train_and_evaluate(config, str(tmp_path / "b"),
                                     data=_data(config))
   assert resumed["step"] == 4
+  assert resumed["best_step"] in (2, 4)
+  assert resumed["best_val_loss"] == min(
+      l["val_loss"] for l in _val_lines(tmp_path / "a"))
   _assert_trees_close(_params(tmp_path / "a"), _params(tmp_path / "b"),
                       rtol=1e-6, atol=1e-7)
   np.testing.assert_allclose(resumed["val_loss"], full["val_loss"],
@@ -250,6 +259,9 @@ def test_get_task_dispatch():
     tasks.get_task(config)
   config.model.name = "fake_linear"
   assert tasks.get_task(config).name == "fake"
+  from configs.baselines import mlp  # builds the module, no params
+  task = tasks.get_task(mlp.get_config())
+  assert isinstance(task, tasks.Task) and task.name == "mlp"
 
 
 def test_diffusion_predict_noise_follows_noise_id_not_row():

@@ -1,4 +1,5 @@
-r"""Ablation: conditioning added to the denoiser input instead of FiLM in every block.
+r"""Ablation: conditioning added to the denoiser input instead of FiLM in every
+block.
 
   python launch/train.py --config=configs/ablations/no_film.py \
       --workdir=runs/ablations/no_film --config.data.data_dir=data

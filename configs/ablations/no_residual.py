@@ -1,4 +1,5 @@
-r"""Ablation: diffuse x_tgt itself instead of the residual x_tgt - x_ref (paper II.D).
+r"""Ablation: diffuse x_tgt itself instead of the residual x_tgt - x_ref (paper
+II.D).
 
   python launch/train.py --config=configs/ablations/no_residual.py \
       --workdir=runs/ablations/no_residual --config.data.data_dir=data

@@ -71,9 +71,12 @@ def _metric(metrics: Mapping[str, float]) -> float:
   return float(metrics[METRIC])
 
 
-def _handlers() -> Dict[str, ocp.CheckpointHandler]:
+def _handlers(read_only: bool) -> Dict[str, ocp.CheckpointHandler]:
+  # Same on-disk format; the PyTree handler can also restore a subtree
+  # (params without the optimiser state) for inference.
   out: Dict[str, ocp.CheckpointHandler] = {
-      "state": ocp.StandardCheckpointHandler()}
+      "state": (ocp.PyTreeCheckpointHandler() if read_only
+                else ocp.StandardCheckpointHandler())}
   out.update({k: ocp.JsonCheckpointHandler() for k in JSON_ITEMS})
   return out
 
@@ -116,7 +119,7 @@ class Checkpointer:
         enable_async_checkpointing=async_save,
         cleanup_tmp_directories=not read_only)
     self._manager = ocp.CheckpointManager(self.directory, options=options,
-                                          item_handlers=_handlers())
+                                          item_handlers=_handlers(read_only))
 
   # --------------------------------------------------------------- queries
   def all_steps(self) -> List[int]:
@@ -127,6 +130,14 @@ class Checkpointer:
 
   def best_step(self) -> Optional[int]:
     return self._manager.best_step()
+
+  def val_loss(self, step: int) -> Optional[float]:
+    """The validation loss a step was saved with (None if unreadable)."""
+    try:
+      metrics = self._manager.metrics(step)
+      return None if metrics is None else float(metrics[METRIC])
+    except _READ_ERRORS:
+      return None
 
   def step_path(self, step: int) -> str:
     return str(self.directory / str(step))
@@ -194,7 +205,7 @@ class Checkpointer:
     meta = self._manager.item_metadata(step)["state"]
     tree = getattr(meta, "tree", meta)
     saved = _shapes(tree["params"])
-    wanted = _shapes(abstract_state.params)
+    wanted = _shapes(_params_of(abstract_state))
     where = self.step_path(step)
     for name in sorted(set(saved) | set(wanted)):
       if name not in saved:
@@ -211,10 +222,22 @@ class Checkpointer:
                               f"checkpoint, {wanted[name]} from the config")
 
   def restore_step(self, step: int, abstract_state: Any) -> Restored:
-    """Restores one step exactly (no fallback); errors propagate."""
+    """Restores one step exactly (no fallback); errors propagate.
+
+    abstract_state: a TrainState of ShapeDtypeStructs, or (read-only
+    checkpointers) {'params': ...} to read the parameters alone.
+    """
     self.check_compatible(step, abstract_state)
+    if self.read_only:
+      state_args = ocp.args.PyTreeRestore(
+          abstract_state,
+          restore_args=ocp.checkpoint_utils.construct_restore_args(
+              abstract_state),
+          partial_restore=isinstance(abstract_state, Mapping))
+    else:
+      state_args = ocp.args.StandardRestore(abstract_state)
     args = ocp.args.Composite(
-        state=ocp.args.StandardRestore(abstract_state),
+        state=state_args,
         **{k: ocp.args.JsonRestore() for k in JSON_ITEMS})
     out = self._manager.restore(step, args=args)
     template = out.template or None
@@ -386,7 +409,9 @@ def load_for_inference(path: Union[str, os.PathLike],
       cfg = _any_config(ckpt, [s for s in reversed(steps) if s != step])
     abstract = abstract_train_state(cfg, tasks_lib.get_task(cfg),
                                     tasks_lib.dummy_batch(cfg))
-    restored = ckpt.restore(abstract, step, fallback=fallback)
+    # Parameters only: the optimiser state (2x params) is not read.
+    restored = ckpt.restore({"params": abstract.params}, step,
+                            fallback=fallback)
   finally:
     ckpt.close()
   stats = {k: normalize.NormStats.from_dict(v)
@@ -396,7 +421,7 @@ def load_for_inference(path: Union[str, os.PathLike],
                           f"normalisation statistics")
   out_config = (config if config is not None
                 else config_utils.config_from_dict(restored.config))
-  params = restored.state.params
+  params = restored.state["params"]
   return InferenceBundle(config=out_config, params=params, stats=stats,
                          template=restored.template, step=restored.step,
                          path=restored.path, checksum=params_checksum(params))
@@ -416,7 +441,7 @@ def _any_config(ckpt: Checkpointer, steps: Iterable[int]
 
 
 def replicated_sharding(devices=None) -> jax.sharding.NamedSharding:
-  """Every array whole on every local device (what pmap's out_axes=None gives)."""
+  """Every array whole on every local device (as pmap's out_axes=None)."""
   devices = list(devices) if devices is not None else jax.local_devices()
   mesh = jax.sharding.Mesh(np.array(devices), ("batch",),
                            axis_types=(jax.sharding.AxisType.Auto,))
@@ -448,6 +473,10 @@ def params_checksum(params: Any) -> str:
     h.update(str(arr.shape).encode())
     h.update(np.ascontiguousarray(arr).tobytes())
   return h.hexdigest()
+
+
+def _params_of(state: Any) -> Any:
+  return state["params"] if isinstance(state, Mapping) else state.params
 
 
 def _shapes(tree: Any) -> Dict[str, Tuple[int, ...]]:

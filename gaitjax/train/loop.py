@@ -223,7 +223,8 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str, *,
     task: the model; None = tasks.get_task(config).
   Returns:
     Final metrics: step, val_loss (and the other val_* terms), the last
-    logged training metrics, best_step, best_val_loss, steps_per_s.
+    logged training metrics, steps_per_s, best_step, best_val_loss,
+    wall_s (floats).
   Raises:
     ConfigError, DataError, CheckpointError: user-fixable problems.
     TrainingError: a non-finite loss (the last good checkpoint is kept).
@@ -348,6 +349,9 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str, *,
     best = ckpt.best_step()
     if best is not None:
       final["best_step"] = float(best)
+      best_val = ckpt.val_loss(best)
+      if best_val is not None:
+        final["best_val_loss"] = best_val
     final["wall_s"] = time.monotonic() - t_start
     return final
   finally:

@@ -82,7 +82,8 @@ def get_task(config: ml_collections.ConfigDict) -> Task:
     task = make_diffusion_task(config)
   elif name in ("mlp", "tcn"):
     try:
-      from gaitjax.models import baselines  # pylint: disable=g-import-not-at-top
+      # pylint: disable-next=g-import-not-at-top
+      from gaitjax.models import baselines
     except ImportError as e:
       raise ConfigError(f"config.model.name={name!r}: the baselines module "
                         f"gaitjax.models.baselines cannot be imported ({e})"

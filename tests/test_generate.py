@@ -1,0 +1,142 @@
+"""Generator API and the batch sampling job (launch/sample.py)."""
+import json
+import os
+import re
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from gaitjax import io as gio
+from gaitjax.data import dataset as dataset_lib
+from gaitjax.errors import CheckpointError, DataError
+from gaitjax.generate import Generator
+from gaitjax import sample_job
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+@pytest.fixture(scope="module")
+def generator(tiny_checkpoint):
+  return Generator(str(tiny_checkpoint), num_steps=3, eta=0.0)
+
+
+@pytest.fixture(scope="module")
+def test_set(tiny_data_dir):
+  return dataset_lib.load_split(tiny_data_dir, "synthetic_able_bodied", "test")
+
+
+def test_sweep_shapes_mean_and_sd(generator, test_set):
+  x = test_set.x[:2]
+  out = generator.generate(x, test_set.speed[:2], [0.7, 0.9, 1.1],
+                           num_samples=3, seed=0)
+  assert out.samples.shape == (2, 3, 3, 600, 6)
+  assert out.mean.shape == out.std.shape == (2, 3, 600, 6)
+  np.testing.assert_allclose(out.mean, out.samples.mean(axis=2), atol=1e-5)
+  assert np.all(np.isfinite(out.samples))
+  # Independent noise per sample: they differ.
+  assert float(out.std.max()) > 1e-3
+
+
+def test_shared_noise_with_eta0_gives_zero_sd(generator, test_set):
+  out = generator.generate(test_set.x[:1], test_set.speed[:1], [0.9],
+                           num_samples=3, seed=1, shared_noise=True)
+  assert float(out.std.max()) < 1e-4
+
+
+def test_same_seed_same_samples_independent_of_batching(generator, test_set):
+  a = generator.generate(test_set.x[:2], test_set.speed[:2], [0.8, 1.0],
+                         num_samples=2, seed=5)
+  b = generator.generate(test_set.x[:2], test_set.speed[:2], [0.8, 1.0],
+                         num_samples=2, seed=5)
+  np.testing.assert_array_equal(a.samples, b.samples)
+  c = generator.generate(test_set.x[:2], test_set.speed[:2], [0.8, 1.0],
+                         num_samples=2, seed=6)
+  assert not np.allclose(a.samples, c.samples)
+
+
+def test_extrapolated_speed_refused_unless_allowed(generator, test_set,
+                                                   tiny_checkpoint):
+  with pytest.raises(DataError, match="outside the training range"):
+    generator.generate(test_set.x[:1], test_set.speed[:1], [1.9])
+  loose = Generator(str(tiny_checkpoint), num_steps=2,
+                    allow_extrapolation=True)
+  out = loose.generate(test_set.x[:1], test_set.speed[:1], [1.9])
+  assert out.extrapolated.tolist() == [[True]]
+
+
+@pytest.mark.parametrize("x, v_src, v_tgt, match", [
+    (np.zeros((300, 6)), 1.0, 1.0, "600 samples"),
+    (np.zeros((600, 5)), 1.0, 1.0, r"\[T, 6\]"),
+    (np.full((600, 6), np.nan), 1.0, 1.0, "non-finite|NaN"),
+    (None, -1.0, 1.0, "positive"),
+    (None, 1.0, 0.0, "positive"),
+    (None, "fast", 1.0, "m/s"),
+])
+def test_bad_inputs_are_one_line_errors(generator, test_set, x, v_src, v_tgt,
+                                        match):
+  x = test_set.x[0] if x is None else x
+  with pytest.raises(DataError, match=match) as e:
+    generator.generate(x, v_src, v_tgt)
+  assert "\n" not in str(e.value)
+
+
+def test_missing_checkpoint(tmp_path):
+  with pytest.raises(CheckpointError):
+    Generator(str(tmp_path / "nothing"))
+
+
+def test_job_writes_readable_files_and_resumes(generator, test_set, tmp_path):
+  reqs = sample_job.requests_from_trialset(test_set.select(
+      test_set.subject == test_set.subject[0]), target_speeds=(0.8, 1.1))[:3]
+  out = str(tmp_path / "out")
+  s1 = sample_job.run_job(generator, reqs, out, seed=0)
+  assert s1 == {"written": 3, "skipped": 0, "out_dir": out}
+  meta = json.load(open(os.path.join(out, "meta.json")))
+  assert meta["sampler"]["num_steps"] == 3
+  assert meta["checkpoint"]["step"] == generator.step
+  stem = os.path.join(out, reqs[0].subject, reqs[0].stem)
+  mot = gio.read_mot(stem + ".mot")
+  time_npz = np.load(stem + ".npz", allow_pickle=False)
+  angles = mot.data[:, 1:]
+  np.testing.assert_allclose(angles, time_npz["angles"], atol=1e-5)
+  t_csv, a_csv = gio.read_trial_file(stem + ".csv")
+  np.testing.assert_allclose(a_csv, time_npz["angles"], atol=1e-5)
+  assert mot.columns[1:] == list(("hip_flexion_r", "knee_angle_r",
+                                  "ankle_angle_r", "hip_flexion_l",
+                                  "knee_angle_l", "ankle_angle_l"))
+  # A finished request is skipped; a deleted output is regenerated.
+  os.remove(stem + ".mot")
+  s2 = sample_job.run_job(generator, reqs, out, seed=0)
+  assert s2["written"] == 1 and s2["skipped"] == 2
+  np.testing.assert_allclose(gio.read_mot(stem + ".mot").data[:, 1:], angles,
+                             atol=1e-5)
+  leftovers = [f for _, _, fs in os.walk(out) for f in fs if ".tmp" in f]
+  assert not leftovers
+
+
+def test_sample_cli_one_line_errors(tiny_checkpoint, tmp_path):
+  trial = tmp_path / "p01.csv"
+  t = np.arange(700) / 100.0
+  gio.write_trial_csv(str(trial), t, 20.0 * np.sin(2 * np.pi * t)[:, None]
+                      + np.zeros((700, 6)))
+  base = [sys.executable, os.path.join(REPO, "launch", "sample.py"),
+          f"--checkpoint={tiny_checkpoint}", f"--output_dir={tmp_path}/o"]
+  cases = [
+      (["--trial=" + str(trial), "--source_speed=1.0",
+        "--target_speeds=0.9"], "too short|shorter|30 s"),
+      (["--trial=" + str(tmp_path / "missing.csv"), "--source_speed=1.0",
+        "--target_speeds=0.9"], "no such file"),
+      (["--dataset=synthetic_able_bodied", "--target_speeds=abc"],
+       "target_speeds"),
+  ]
+  for extra, match in cases:
+    proc = subprocess.run(base + extra, capture_output=True, text=True,
+                          timeout=120, env=dict(os.environ,
+                                                JAX_PLATFORMS="cpu"))
+    assert proc.returncode == 2, proc.stderr
+    last = proc.stderr.strip().splitlines()[-1]
+    assert last.startswith("error: ")
+    assert "Traceback" not in proc.stderr
+    assert re.search(match, last), last
