@@ -68,7 +68,9 @@ def _shrink_for_smoke(config):
 
 
 def build_data(workdir: str, settings: QuickstartSettings) -> str:
+  import tensorflow_datasets as tfds
   from gaitjax.data import tfds_builders
+  tfds.disable_progress_bar()  # the stages log their own progress
   data_dir = os.path.join(workdir, "data")
   overrides = {}
   if settings.smoke:
