@@ -1,64 +1,581 @@
 """Speed measurements behind launch/benchmark.py: one JSON record each.
 
-Model FLOP utilisation (MFU) = the compiled computation's FLOPs (XLA's own
-cost analysis of the jitted function, so forward + backward for a train
-step) / measured seconds / the dense-matmul FLOP/s measured in the same run.
-Times are medians of several runs after a warm-up (compile excluded).
+Every record has 'name' and, where something was timed, 'seconds' (median
+of ``repeats`` runs after a warm-up; compile time excluded and reported
+separately as 'compile_seconds'). Model FLOP utilisation is
+
+  mfu = model FLOPs / seconds / dense-matmul FLOP/s of the same run,
+
+with model FLOPs from XLA's own cost analysis of the compiled computation
+(forward + backward + optimiser for a train step). XLA counts the body of a
+``lax.scan``/while loop once, so for DDIM sampling the FLOPs are
+  flops(one denoise call) * num_steps + flops(encoder),
+each from the cost analysis of that call alone (records say so in
+'flops_method'). The same applies to the chunked attention and MLP loops in
+models/denoiser.py, so a denoise call's FLOPs come from the same model with
+chunking off (identical math). Inputs are random arrays of the right shapes:
+no dataset is needed.
 """
+import contextlib
 import json
 import statistics
 import sys
 import time
-from typing import Callable, Dict, List, Optional
+from typing import Any, Callable, Dict, List, Optional, Sequence
 
 import jax
 import jax.numpy as jnp
+import ml_collections
 import numpy as np
 
+from gaitjax import constants
 
-def emit(record: Dict) -> Dict:
-  sys.stdout.write(json.dumps(record) + "\n")
+Record = Dict[str, Any]
+PrintFn = Callable[[str], None]
+
+SIZES = ("paper", "cpu_small", "tiny")
+
+
+def _stdout(line: str) -> None:
+  sys.stdout.write(line + "\n")
   sys.stdout.flush()
+
+
+def emit(record: Record, print_fn: PrintFn = _stdout) -> Record:
+  """Prints the record as one JSON line and returns it."""
+  print_fn(json.dumps(record, sort_keys=False, default=_json_default))
   return record
 
 
-def time_call(fn: Callable[[], object], *, repeats: int = 5,
-              warmup: int = 1, min_seconds: float = 0.0) -> float:
-  """Median wall time of fn() (which must block until done)."""
+def _json_default(x):
+  if isinstance(x, (np.floating, np.integer)):
+    return x.item()
+  return str(x)
+
+
+def time_stats(fn: Callable[[], Any], *, repeats: int = 5,
+               warmup: int = 1) -> Dict[str, float]:
+  """{'seconds': median, 'min_seconds', 'repeats'} of fn() (which must
+  block until its result is ready) after ``warmup`` untimed calls."""
   for _ in range(warmup):
     fn()
   times: List[float] = []
-  t_start = time.perf_counter()
-  while len(times) < repeats or (time.perf_counter() - t_start) < min_seconds:
+  for _ in range(max(1, repeats)):
     t0 = time.perf_counter()
     fn()
     times.append(time.perf_counter() - t0)
-    if len(times) >= 50:
-      break
-  return statistics.median(times)
+  return {"seconds": statistics.median(times), "min_seconds": min(times),
+          "repeats": len(times)}
 
 
-def compiled_flops(jitted, *args) -> Optional[float]:
-  """FLOPs of one call of a jitted function, from XLA's cost analysis."""
-  try:
-    analysis = jitted.lower(*args).compile().cost_analysis()
-  except Exception:  # cost analysis is best-effort on some backends
-    return None
+def time_call(fn: Callable[[], Any], *, repeats: int = 5,
+              warmup: int = 1) -> float:
+  """Median wall time of fn() in seconds (see time_stats)."""
+  return time_stats(fn, repeats=repeats, warmup=warmup)["seconds"]
+
+
+def _cost(compiled) -> Dict[str, float]:
+  analysis = compiled.cost_analysis()
   if isinstance(analysis, (list, tuple)):
     analysis = analysis[0] if analysis else {}
-  flops = (analysis or {}).get("flops")
+  return analysis or {}
+
+
+def compiled_flops(jitted, *args, **kwargs) -> Optional[float]:
+  """FLOPs of one call of a jitted (or pmapped) function, from XLA's cost
+  analysis of the compiled program; None where the backend gives none.
+
+  A loop body (lax.scan, lax.map, while) is counted once, not per trip.
+  """
+  try:
+    flops = _cost(jitted.lower(*args, **kwargs).compile()).get("flops")
+  except Exception:  # pylint: disable=broad-except  (best-effort metric)
+    return None
   return float(flops) if flops else None
 
 
-def matmul_peak(n: int = 2048, repeats: int = 7) -> Dict:
-  """Dense f32 matmul FLOP/s on the default device: the MFU reference."""
+def _mfu(flops: Optional[float], seconds: float,
+         peak: Optional[float]) -> Optional[float]:
+  if not flops or not peak or seconds <= 0:
+    return None
+  return flops / seconds / peak
+
+
+def matmul_peak(n: int = 2048, repeats: int = 7,
+                print_fn: PrintFn = _stdout) -> Record:
+  """Dense f32 [n,n] @ [n,n] FLOP/s on the default device: the MFU reference."""
   a = jnp.asarray(np.random.RandomState(0).randn(n, n), jnp.float32)
   b = jnp.asarray(np.random.RandomState(1).randn(n, n), jnp.float32)
   f = jax.jit(lambda x, y: x @ y)
-  seconds = time_call(lambda: f(a, b).block_until_ready(), repeats=repeats,
-                      warmup=2)
+  stats = time_stats(lambda: f(a, b).block_until_ready(), repeats=repeats,
+                     warmup=2)
   flops = 2.0 * n ** 3
-  return emit({"name": "dense_matmul", "n": n, "seconds": seconds,
-               "flops_per_s": flops / seconds,
+  return emit({"name": "dense_matmul", "n": n, **stats, "flops": flops,
+               "flops_per_s": flops / stats["seconds"],
+               "xla_flops": compiled_flops(f, a, b),
                "device": str(jax.devices()[0].device_kind),
-               "num_devices": jax.local_device_count()})
+               "num_devices": jax.local_device_count()}, print_fn)
+
+
+# ------------------------------------------------------------------ sizes
+
+
+def size_config(size: str) -> ml_collections.ConfigDict:
+  """The config measured as `size`: 'paper' (configs/default.py in float32,
+  the CPU's fast dtype), 'cpu_small' or 'tiny' (tests)."""
+  # pylint: disable=g-import-not-at-top
+  from gaitjax import cli
+  cli.ensure_repo_on_path()
+  from configs import cpu_small, default, tiny
+  if size == "paper":
+    config = default.get_config()
+    config.model.dtype = "float32"
+  elif size == "cpu_small":
+    config = cpu_small.get_config()
+  elif size == "tiny":
+    config = tiny.get_config()
+  else:
+    from gaitjax.errors import ConfigError
+    raise ConfigError(f"--sizes: unknown size {size!r}; expected one of "
+                      f"{', '.join(SIZES)}")
+  return config
+
+
+def random_batch(config: ml_collections.ConfigDict, batch_size: int,
+                 num_devices: int = 1, seed: int = 0) -> Dict[str, np.ndarray]:
+  """A training batch of random inputs, [num_devices, B/D, ...]."""
+  rs = np.random.RandomState(seed)
+  t, f = int(config.data.seq_len), constants.NUM_CHANNELS
+  b = batch_size // num_devices
+  x = lambda: rs.randn(num_devices, b, t, f).astype(np.float32)
+  v = lambda: rs.uniform(0.5, 1.85, (num_devices, b)).astype(np.float32)
+  return {"x_src": x(), "x_tgt": x(), "x_ref": x(), "v_src": v(),
+          "v_tgt": v(),
+          "subject": rs.randint(0, 13, (num_devices, b)).astype(np.int32)}
+
+
+def _model_fields(config) -> Dict[str, Any]:
+  m = config.model
+  return {"width": int(m.width), "num_layers": int(m.num_layers),
+          "num_heads": int(m.num_heads), "mlp_dim": int(m.mlp_dim),
+          "patch_size": int(m.patch_size),
+          "lstm_patch_size": int(m.lstm_patch_size), "dtype": str(m.dtype),
+          "tokens": int(config.data.seq_len) // int(m.patch_size)}
+
+
+@contextlib.contextmanager
+def no_chunking():
+  """Turns models/denoiser.py's CPU chunking off (for FLOP counting: XLA
+  counts a loop body once). The math is the same with and without."""
+  from gaitjax.models import denoiser  # pylint: disable=g-import-not-at-top
+  saved = denoiser.CPU_CHUNK_ELEMENTS, denoiser.CPU_MLP_CHUNK_ELEMENTS
+  denoiser.CPU_CHUNK_ELEMENTS = denoiser.CPU_MLP_CHUNK_ELEMENTS = 1 << 62
+  try:
+    yield
+  finally:
+    denoiser.CPU_CHUNK_ELEMENTS, denoiser.CPU_MLP_CHUNK_ELEMENTS = saved
+
+
+# -------------------------------------------------------------- pipeline
+
+
+def bench_pipeline(*, batch_size: int = 32, num_batches: int = 20,
+                   num_subjects: int = 13,
+                   references: Sequence[str] = ("source", "template"),
+                   print_fn: PrintFn = _stdout) -> List[Record]:
+  """Pairs/s of the training data pipeline (pipeline.benchmark_pipeline)
+  on a synthetic able-bodied cohort of ``num_subjects`` subjects."""
+  # pylint: disable=g-import-not-at-top
+  from gaitjax.data import dataset, pipeline, synthetic
+  t0 = time.perf_counter()
+  trials = dataset.TrialSet.from_trials(
+      synthetic.make_able_bodied_cohort(seed=0, num_subjects=num_subjects))
+  build_s = time.perf_counter() - t0
+  template = None
+  fit_s = 0.0
+  if any(r != "source" for r in references):
+    t0 = time.perf_counter()
+    template = pipeline.fit_template(trials)
+    fit_s = time.perf_counter() - t0
+  rates = pipeline.benchmark_pipeline(
+      trials, template, batch_size=batch_size, num_batches=num_batches,
+      references=tuple(references), print_fn=lambda _: None)
+  return [emit({"name": "pipeline", "reference": kind,
+                "batch_size": batch_size, "num_batches": num_batches,
+                "num_trials": len(trials), "pairs_per_s": rate,
+                "seconds_per_batch": batch_size / rate,
+                "cohort_build_seconds": build_s,
+                "template_fit_seconds": fit_s}, print_fn)
+          for kind, rate in rates.items()]
+
+
+# ------------------------------------------------------------------ train
+
+
+def bench_train(size: str, batch_size: int, *, peak: Optional[float] = None,
+                repeats: int = 5, config=None,
+                print_fn: PrintFn = _stdout) -> Record:
+  """Seconds per step of the real pmapped train step (one device)."""
+  # pylint: disable=g-import-not-at-top
+  from gaitjax.train import state as state_lib
+  from gaitjax.train import step as step_lib
+  from gaitjax.train import tasks
+  config = config or size_config(size)
+  devices = jax.local_devices()[:1]
+  task = tasks.get_task(config)
+  batch = random_batch(config, batch_size)
+  example = {k: v[0] for k, v in batch.items()}
+  state = state_lib.create_train_state(jax.random.key(0), config, task,
+                                       example)
+  base_rng = jax.random.key(1)
+  train_step = step_lib.make_train_step(task, base_rng, devices=devices)
+  with no_chunking():
+    flops = compiled_flops(
+        step_lib.make_train_step(task, base_rng, devices=devices), state,
+        batch)
+  t0 = time.perf_counter()
+  state, metrics = train_step(state, batch)
+  jax.block_until_ready(metrics)
+  compile_s = time.perf_counter() - t0
+  holder = {"state": state}
+
+  def run():
+    holder["state"], m = train_step(holder["state"], batch)
+    jax.block_until_ready(m)
+
+  stats = time_stats(run, repeats=repeats, warmup=1)
+  loss = float(jax.device_get(metrics["loss"])[0])
+  return emit({"name": "train_step", "size": size, "batch_size": batch_size,
+               **_model_fields(config), **stats,
+               "pairs_per_s": batch_size / stats["seconds"],
+               "compile_seconds": compile_s, "flops": flops,
+               "flops_method": "xla_cost_analysis(train step, unchunked)",
+               "flops_per_s": flops / stats["seconds"] if flops else None,
+               "mfu": _mfu(flops, stats["seconds"], peak),
+               "first_loss": loss,
+               "num_params": state_lib.param_count(holder["state"].params)},
+              print_fn)
+
+
+# --------------------------------------------------------------- sampling
+
+
+def _sampler_inputs(config, batch_size: int, seed: int = 0):
+  rs = np.random.RandomState(seed)
+  t, f = int(config.data.seq_len), constants.NUM_CHANNELS
+  x = jnp.asarray(rs.randn(batch_size, t, f), jnp.float32)
+  x_ref = jnp.asarray(rs.randn(batch_size, t, f), jnp.float32)
+  v_src = jnp.asarray(rs.uniform(0.5, 1.85, batch_size), jnp.float32)
+  v_tgt = jnp.asarray(rs.uniform(0.5, 1.85, batch_size), jnp.float32)
+  return x, x_ref, v_src, v_tgt
+
+
+class _Sampler:
+  """The real DDIM sampler (sampling._ddim_scan) of one config, compiled
+  ahead of time per (batch, steps) so compiling is never timed."""
+
+  def __init__(self, config):
+    # pylint: disable=g-import-not-at-top
+    from gaitjax.diffusion import schedule as sched
+    from gaitjax.models import denoiser
+    from gaitjax.train import tasks
+    self.config = config
+    self.model = denoiser.make_model(config)
+    self.schedule = sched.make_schedule(config.diffusion.schedule,
+                                        config.diffusion.num_timesteps)
+    task = tasks.get_task(config)
+    example = {k: v[0] for k, v in random_batch(config, 1).items()}
+    self.params = jax.jit(task.init_params)(jax.random.key(0), example)
+    self._flops: Dict[int, Dict[str, Optional[float]]] = {}
+
+  def compile(self, batch_size: int, num_steps: int):
+    from gaitjax.diffusion import sampling  # pylint: disable=g-import-not-at-top
+    x_src, x_ref, v_src, v_tgt = _sampler_inputs(self.config, batch_size)
+    args = (self.params, self.model, self.schedule, x_src, x_ref, v_src,
+            v_tgt, jax.random.key(2), None)
+    kwargs = dict(num_steps=num_steps, eta=float(self.config.sampling.eta),
+                  prediction=str(self.config.diffusion.prediction),
+                  clip_x0=self.config.sampling.get("clip_x0", None))
+    t0 = time.perf_counter()
+    compiled = sampling._ddim_scan.lower(*args, **kwargs).compile()  # pylint: disable=protected-access
+    compile_s = time.perf_counter() - t0
+    dynamic = (self.params, self.schedule, x_src, x_ref, v_src, v_tgt,
+               jax.random.key(2), None)
+    return (lambda: compiled(*dynamic).block_until_ready()), compile_s
+
+  def flops(self, batch_size: int) -> Dict[str, Optional[float]]:
+    """{'denoise': one denoise call, 'encode': the conditioning} FLOPs."""
+    if batch_size not in self._flops:
+      from gaitjax.diffusion import sampling  # pylint: disable=g-import-not-at-top
+      x_src, x_ref, v_src, v_tgt = _sampler_inputs(self.config, batch_size)
+      cond = sampling._encode(self.params, self.model, x_src, v_src, v_tgt)  # pylint: disable=protected-access
+      t = jnp.full((batch_size,), 500, jnp.int32)
+      with no_chunking():
+        den = compiled_flops(jax.jit(
+            lambda p, z, xr, c, tt: self.model.apply(
+                {"params": p}, z, xr, c, tt, train=False,
+                method=self.model.denoise)), self.params, x_ref, x_ref, cond, t)
+      enc = compiled_flops(jax.jit(
+          lambda p, xs, vs, vt: self.model.apply(
+              {"params": p}, xs, vs, vt, method=self.model.encode)),
+                           self.params, x_src, v_src, v_tgt)
+      self._flops[batch_size] = {"denoise": den, "encode": enc}
+    return self._flops[batch_size]
+
+
+def bench_sample(size: str, batch_sizes: Sequence[int],
+                 steps: Sequence[int], *, peak: Optional[float] = None,
+                 repeats: int = 3, config=None,
+                 sampler: Optional["_Sampler"] = None, scaling: bool = True,
+                 print_fn: PrintFn = _stdout) -> List[Record]:
+  """DDIM sequences/s and MFU over batch x steps, then linear fits of
+  seconds against steps (per batch) and against batch (per steps)."""
+  config = config or size_config(size)
+  sampler = sampler or _Sampler(config)
+  records = []
+  for b in batch_sizes:
+    fl = sampler.flops(b)
+    for s in steps:
+      run, compile_s = sampler.compile(b, s)
+      stats = time_stats(run, repeats=repeats, warmup=1)
+      flops = (fl["denoise"] * s + (fl["encode"] or 0.0)
+               if fl["denoise"] else None)
+      records.append(emit({
+          "name": "ddim_sample", "size": size, "batch_size": b,
+          "num_steps": s, **_model_fields(config), **stats,
+          "sequences_per_s": b / stats["seconds"],
+          "seconds_per_step": stats["seconds"] / s,
+          "compile_seconds": compile_s, "flops": flops,
+          "flops_method": "xla_cost_analysis(one denoise call) * num_steps"
+                          " + xla_cost_analysis(encoder): XLA counts a scan"
+                          " body once",
+          "flops_per_s": flops / stats["seconds"] if flops else None,
+          "mfu": _mfu(flops, stats["seconds"], peak)}, print_fn))
+  if scaling:
+    records.extend(sample_scaling(records, size, print_fn=print_fn))
+  return records
+
+
+def linear_fit(x: Sequence[float], y: Sequence[float]) -> Dict[str, float]:
+  """Least-squares y = intercept + slope * x."""
+  x, y = np.asarray(x, np.float64), np.asarray(y, np.float64)
+  if x.size < 2 or np.ptp(x) == 0:
+    return {"slope": float("nan"), "intercept": float("nan")}
+  slope, intercept = np.polyfit(x, y, 1)
+  return {"slope": float(slope), "intercept": float(intercept)}
+
+
+def sample_scaling(records: Sequence[Record], size: str,
+                   print_fn: PrintFn = _stdout) -> List[Record]:
+  """How sampling time grows: seconds vs steps at each batch, and seconds
+  vs batch at each step count (only where there are >= 2 points)."""
+  out = []
+  for key, other in (("num_steps", "batch_size"), ("batch_size", "num_steps")):
+    for fixed in sorted({r[other] for r in records}):
+      pts = sorted((r[key], r["seconds"]) for r in records
+                   if r[other] == fixed)
+      if len({p[0] for p in pts}) < 2:
+        continue
+      fit = linear_fit([p[0] for p in pts], [p[1] for p in pts])
+      out.append(emit({"name": "ddim_scaling", "size": size,
+                       "versus": key, other: fixed,
+                       "points": [[p[0], p[1]] for p in pts],
+                       "slope_seconds_per_unit": fit["slope"],
+                       "intercept_seconds": fit["intercept"]}, print_fn))
+  return out
+
+
+# ---------------------------------------------------------------- profile
+
+
+_PROFILE_FLOPS_METHOD = {
+    "encoder": "xla_cost_analysis",
+    "denoise": "xla_cost_analysis (chunking off: same math)",
+    "attention": "matmul count: q,k,v,out projections 8*L*D^2 + QK^T and "
+                 "PV 4*L^2*D, per example",
+    "mlp": "matmul count: 4*L*D*mlp_dim per example"}
+
+
+def bench_profile(size: str, batch_size: int, *, peak: Optional[float] = None,
+                  repeats: int = 5, config=None,
+                  print_fn: PrintFn = _stdout) -> List[Record]:
+  """Where one forward pass spends its time: encoder, one denoise call,
+  one block's attention (flax's default vs ours) and MLP (plain vs
+  chunked), forward only, interleaved so load changes hit all alike."""
+  # pylint: disable=g-import-not-at-top
+  import flax.linen as nn
+  from gaitjax.diffusion import sampling
+  from gaitjax.models import denoiser
+  config = config or size_config(size)
+  sampler = _Sampler(config)
+  model, params = sampler.model, sampler.params
+  x_src, x_ref, v_src, v_tgt = _sampler_inputs(config, batch_size)
+  t = jnp.full((batch_size,), 500, jnp.int32)
+  cond = sampling._encode(params, model, x_src, v_src, v_tgt)  # pylint: disable=protected-access
+  m = config.model
+  tokens = int(config.data.seq_len) // int(m.patch_size)
+  h = jax.random.normal(jax.random.key(3), (batch_size, tokens, m.width))
+
+  def attention(fn):
+    mod = nn.MultiHeadDotProductAttention(
+        num_heads=m.num_heads, deterministic=True, attention_fn=fn)
+    p = mod.init(jax.random.key(4), h, h)
+    f = jax.jit(lambda p, h: mod.apply(p, h, h))
+    return lambda: f(p, h).block_until_ready()
+
+  def mlp(budget):
+    mod = denoiser.MLPBlock(m.mlp_dim, max_chunk_elements=budget)
+    p = mod.init(jax.random.key(5), h)
+    f = jax.jit(lambda p, h: mod.apply(p, h))
+    return lambda: f(p, h).block_until_ready()
+
+  enc = jax.jit(lambda p: model.apply({"params": p}, x_src, v_src, v_tgt,
+                                      method=model.encode))
+  den = jax.jit(lambda p: model.apply({"params": p}, x_ref, x_ref, cond, t,
+                                      train=False, method=model.denoise))
+  d, layer_tokens = int(m.width), batch_size * tokens
+  parts = {
+      "encoder": (lambda: enc(params).block_until_ready(),
+                  sampler.flops(batch_size)["encode"]),
+      "denoise_call": (lambda: den(params).block_until_ready(),
+                       sampler.flops(batch_size)["denoise"]),
+      "attention_flax_default": (attention(nn.dot_product_attention),
+                                 layer_tokens * (8 * d * d + 4 * tokens * d)),
+      "attention_chunked": (attention(denoiser.chunked_attention),
+                            layer_tokens * (8 * d * d + 4 * tokens * d)),
+      "mlp_plain": (mlp(1 << 62), layer_tokens * 4 * d * m.mlp_dim),
+      "mlp_chunked": (mlp(None), layer_tokens * 4 * d * m.mlp_dim),
+  }
+  times: Dict[str, List[float]] = {k: [] for k in parts}
+  for fn, _ in parts.values():
+    fn()
+  for _ in range(max(1, repeats)):
+    for k, (fn, _) in parts.items():
+      t0 = time.perf_counter()
+      fn()
+      times[k].append(time.perf_counter() - t0)
+  out = []
+  for k, (_, flops) in parts.items():
+    sec = statistics.median(times[k])
+    out.append(emit({"name": "profile", "size": size, "part": k,
+                     "batch_size": batch_size, "seconds": sec,
+                     "min_seconds": min(times[k]), "repeats": len(times[k]),
+                     "flops": flops,
+                     "flops_method": _PROFILE_FLOPS_METHOD[k.split("_")[0]],
+                     "flops_per_s": flops / sec if flops else None,
+                     "mfu": _mfu(flops, sec, peak)}, print_fn))
+  return out
+
+
+# ------------------------------------------------------------------- eval
+
+
+def _synthetic_pairs(num_pairs: int, seed: int = 0):
+  """(real, gen [N, T, 6] degrees, meta) from the synthetic cohort."""
+  # pylint: disable=g-import-not-at-top
+  from gaitjax.data import preprocess, synthetic
+  trials = synthetic.make_able_bodied_cohort(
+      seed=seed, num_subjects=2, speeds=(0.6, 0.9, 1.2, 1.5), duration_s=31.0)
+  x = np.stack([preprocess.to_model_input(tr) for tr in trials])
+  idx = np.arange(num_pairs) % len(trials)
+  rs = np.random.RandomState(seed)
+  real = x[idx]
+  gen = x[(idx + 1) % len(trials)] + rs.randn(*real.shape).astype(
+      np.float32)
+  meta = {"subject": [trials[i].subject for i in idx],
+          "v_src": [trials[i].speed_mps for i in idx],
+          "v_tgt": [trials[i].speed_mps for i in idx],
+          "cohort": ["able_bodied"] * num_pairs,
+          "paretic_side": [""] * num_pairs}
+  return real, gen, meta
+
+
+def bench_eval(num_pairs: int = 64, *, repeats: int = 3,
+               print_fn: PrintFn = _stdout) -> List[Record]:
+  """Pairs/s of cycles.cycle_mae and metrics.pair_records (host numpy)."""
+  # pylint: disable=g-import-not-at-top
+  from gaitjax.eval import cycles, metrics
+  real, gen, meta = _synthetic_pairs(num_pairs)
+  rate = constants.RATE_HZ
+  fns = {
+      "cycle_mae": lambda: [cycles.cycle_mae(real[i], gen[i], rate)
+                            for i in range(num_pairs)],
+      "pair_records": lambda: metrics.pair_records(real, gen, meta,
+                                                   rate_hz=rate),
+  }
+  out = []
+  for name, fn in fns.items():
+    stats = time_stats(fn, repeats=repeats, warmup=1)
+    out.append(emit({"name": "eval", "function": name,
+                     "num_pairs": num_pairs, **stats,
+                     "pairs_per_s": num_pairs / stats["seconds"]}, print_fn))
+  return out
+
+
+# -------------------------------------------------------------------- all
+
+WHATS = ("all", "matmul", "pipeline", "train", "sample", "eval", "profile")
+
+
+def run_benchmarks(sizes: Sequence[str] = ("paper", "cpu_small"),
+                   what: str = "all", *, repeats: int = 3,
+                   quick: bool = False,
+                   print_fn: PrintFn = _stdout) -> List[Record]:
+  """The launch/benchmark.py sweep; the matmul reference always runs first.
+
+  quick: paper-size sampling only at batch 16 with 10 and 100 steps (one
+  timed run of 100 steps), a shorter pipeline run.
+  """
+  from gaitjax.errors import ConfigError  # pylint: disable=g-import-not-at-top
+  if what not in WHATS:
+    raise ConfigError(f"--what must be one of {', '.join(WHATS)}, got "
+                      f"{what!r}")
+  for s in sizes:
+    size_config(s)  # fail early on an unknown size
+  records = [emit({"name": "benchmark_start", "sizes": list(sizes),
+                   "what": what, "quick": quick, "repeats": repeats,
+                   "jax": jax.__version__,
+                   "backend": jax.default_backend(),
+                   "load_average": _load_average()}, print_fn)]
+  peak_rec = matmul_peak(repeats=max(5, repeats), print_fn=print_fn)
+  records.append(peak_rec)
+  peak = peak_rec["flops_per_s"]
+  do = lambda w: what in ("all", w)
+  if do("pipeline"):
+    records += bench_pipeline(num_batches=10 if quick else 40,
+                              print_fn=print_fn)
+  for size in sizes:
+    config = size_config(size)
+    if do("profile"):
+      records += bench_profile(size, 16, peak=peak, repeats=repeats,
+                               config=config, print_fn=print_fn)
+    if do("train"):
+      for b in sorted({16, int(config.train.batch_size)}):
+        records.append(bench_train(size, b, peak=peak, repeats=repeats,
+                                   config=config, print_fn=print_fn))
+    if do("sample"):
+      if size == "paper" and quick:
+        plan = [((16,), (10,), repeats), ((16,), (100,), 1)]
+      else:
+        plan = [((1, 16, 64), (10, 50, 100), repeats)]
+      sampler = _Sampler(config)
+      got = []
+      for batches, steps, reps in plan:
+        got += bench_sample(size, batches, steps, peak=peak, repeats=reps,
+                            config=config, sampler=sampler, scaling=False,
+                            print_fn=print_fn)
+      records += got + sample_scaling(got, size, print_fn=print_fn)
+  if do("eval"):
+    records += bench_eval(32 if quick else 128, repeats=repeats,
+                          print_fn=print_fn)
+  records.append(emit({"name": "benchmark_end",
+                       "load_average": _load_average()}, print_fn))
+  return records
+
+
+def _load_average() -> Optional[List[float]]:
+  try:
+    import os  # pylint: disable=g-import-not-at-top
+    return [round(x, 2) for x in os.getloadavg()]
+  except (OSError, AttributeError):
+    return None

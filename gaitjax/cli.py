@@ -9,6 +9,7 @@ import sys
 from typing import Callable, Sequence
 
 from absl import app
+from absl import logging
 
 from gaitjax.errors import GaitjaxError
 
@@ -34,6 +35,11 @@ def _guarded(main: Callable[[Sequence[str]], None]):
       main(argv)
     except GaitjaxError as e:
       fail(str(e).splitlines()[0] if str(e) else type(e).__name__)
+    except OSError as e:
+      # The environment, not the code: a full disk, a path below a file, a
+      # permission. --verbosity=1 shows where it happened.
+      logging.debug("OSError", exc_info=True)
+      fail(_os_error(e))
     except KeyboardInterrupt:
       fail("interrupted")
   return wrapped
@@ -56,9 +62,21 @@ def _parse_flags(argv: Sequence[str]):
     return flags.FLAGS(argv)
   except flags.Error as e:
     fail(_first_line(str(e)))
-  except (AttributeError, KeyError, TypeError, ValueError, FileNotFoundError,
-          OSError, ImportError, SyntaxError) as e:
+  except (AttributeError, KeyError) as e:
+    # ml_collections says only "'key'": name the flag that holds it.
+    key = _first_line(str(e)).strip("\"'")
+    names = [a.split("=", 1)[0] for a in argv[1:]]
+    name = next((n for n in names if key and f".{key}." in n + "."), None)
+    if name:
+      fail(f"{name}: unknown config key {key!r}")
     fail(f"bad flag or config: {_first_line(str(e)) or type(e).__name__}")
+  except (TypeError, ValueError, OSError, ImportError, SyntaxError) as e:
+    fail(f"bad flag or config: {_first_line(str(e)) or type(e).__name__}")
+
+
+def _os_error(e: OSError) -> str:
+  reason = e.strerror or _first_line(str(e)) or type(e).__name__
+  return f"{e.filename}: {reason}" if e.filename else reason
 
 
 def _first_line(text: str) -> str:

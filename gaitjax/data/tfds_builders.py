@@ -260,6 +260,9 @@ def _check_manual_dir(name: str, manual_dir) -> pathlib.Path:
   if not root.is_dir():
     raise DataError(f"--manual_dir={manual_dir}: not a folder (dataset {name} "
                     f"reads its raw data from there)")
+  if not any(root.iterdir()):  # else TFDS raises a multi-line AssertionError
+    raise DataError(f"--manual_dir={manual_dir}: empty folder (dataset {name} "
+                    f"reads its raw data from there)")
   return root
 
 
@@ -302,8 +305,9 @@ def _preprocess(trials: Sequence[Trial], cfg: GaitConfig
     logging.warning("%s: skipped %d of %d trials (see warnings above)",
                     cfg.name, len(skipped), len(trials))
   if not records:
+    first = f"; first: {skipped[0]}" if skipped else ""
     raise DataError(f"{cfg.name}: no usable trial (all {len(trials)} were "
-                    f"too short or implausible)")
+                    f"too short or implausible{first})")
   return records, skipped
 
 

@@ -27,7 +27,9 @@ from typing import Any, Dict, Optional
 
 import chex
 import flax.linen as nn
+import jax
 import jax.numpy as jnp
+from jax import lax
 
 from gaitjax import constants
 from gaitjax.errors import ConfigError
@@ -51,16 +53,151 @@ def compute_dtype(name: str):
   return DTYPES[name]
 
 
-class MLPBlock(nn.Module):
-  """Dense(mlp_dim) -> GELU -> Dense(width)."""
-  mlp_dim: int
-  dtype: Any = jnp.float32
+# Working-set budget (float32 elements, 4 MiB) of one chunk of attention
+# scores or MLP hidden activations on CPU: about one core's L2 cache. See
+# chunked_attention and MLPBlock for why chunking pays there.
+CPU_CHUNK_ELEMENTS = 1 << 20
+# MLP rows per chunk are sized to this many hidden activations (1 MiB): the
+# fc1 output of a chunk is then still in cache when GELU and fc2 read it.
+CPU_MLP_CHUNK_ELEMENTS = 1 << 18
+
+
+def _chunk_on_this_backend() -> bool:
+  """Chunking helps XLA:CPU's cache use; on GPU/TPU it would serialise."""
+  return jax.default_backend() == "cpu"
+
+
+def _largest_divisor_at_most(n: int, cap: int) -> int:
+  for d in range(max(1, min(n, cap)), 0, -1):
+    if n % d == 0:
+      return d
+  return 1
+
+
+def chunked_attention(query: Array, key: Array, value: Array, *,
+                      mask: Optional[Array] = None,
+                      dropout_rate: float = 0.0, deterministic: bool = True,
+                      dtype: Any = None, precision: Any = None,
+                      force_fp32_for_softmax: bool = False,
+                      max_chunk_elements: Optional[int] = None) -> Array:
+  """softmax(q k^T / sqrt(d)) v, the ``attention_fn`` of our attention layers.
+
+  Same math and parameters as ``flax.linen.dot_product_attention`` (the
+  default attention_fn; agrees to float32 rounding), but faster on XLA:CPU:
+    * the softmax normalisation is applied to the output ([.., L, H, d])
+      instead of the weights ([.., H, L, L]): one pass less over the
+      largest array;
+    * on CPU, batch rows are processed in groups (``lax.map``) whose scores
+      fit about one core's L2 cache, instead of one [B, H, L, L] array that
+      every step (matmul, max, exp, sum, matmul) streams through memory.
+      At L = 600 tokens this is ~2.5x faster (benchmark.py's profile).
+
+  Args:
+    query, key, value: [B, L, H, d] (key/value may have another length).
+    mask: must be None; dropout must be off (the model never uses either).
+    dtype: compute dtype; force_fp32_for_softmax: softmax in float32 (bf16).
+    max_chunk_elements: score elements per chunk (default: on CPU
+      CPU_CHUNK_ELEMENTS, elsewhere no chunking).
+  Returns:
+    [B, Lq, H, d].
+  """
+  if mask is not None or not (deterministic or dropout_rate == 0.0):
+    raise ValueError("chunked_attention supports no mask and no dropout")
+  chex.assert_rank([query, key, value], 4)
+  dtype = dtype or query.dtype
+  b, lq, h, d = query.shape
+  lk = key.shape[1]
+  query = query.astype(dtype) / jnp.sqrt(d).astype(dtype)
+  key, value = key.astype(dtype), value.astype(dtype)
+
+  def attend(q, k, v):
+    s = jnp.einsum("...qhd,...khd->...hqk", q, k, precision=precision)
+    if force_fp32_for_softmax:
+      s = s.astype(jnp.float32)
+    s = s - lax.stop_gradient(jnp.max(s, axis=-1, keepdims=True))
+    p = jnp.exp(s)
+    denom = jnp.sum(p, axis=-1)                              # [.., H, Lq]
+    out = jnp.einsum("...hqk,...khd->...qhd", p.astype(dtype), v,
+                     precision=precision)
+    out = out / jnp.swapaxes(denom, -1, -2)[..., None].astype(out.dtype)
+    return out.astype(dtype)
+
+  if max_chunk_elements is None:
+    max_chunk_elements = (CPU_CHUNK_ELEMENTS if _chunk_on_this_backend()
+                          else b * h * lq * lk)
+  rows = _largest_divisor_at_most(b, max_chunk_elements // (h * lq * lk))
+  if rows >= b:
+    return attend(query, key, value)
+  group = lambda x: x.reshape((b // rows, rows) + x.shape[1:])
+  out = lax.map(lambda qkv: attend(*qkv), (group(query), group(key),
+                                           group(value)))
+  return out.reshape((b, lq, h, d))
+
+
+class _DenseParams(nn.Module):
+  """The kernel [in, out] and bias [out] of an nn.Dense, without applying it.
+
+  Same names, shapes, initialisers and (through the module path) init rngs
+  as nn.Dense, so checkpoints are interchangeable with a plain Dense.
+  """
+  features: int
 
   @nn.compact
-  def __call__(self, h: Array) -> Array:
+  def __call__(self, in_features: int):
+    kernel = self.param("kernel", nn.initializers.lecun_normal(),
+                        (in_features, self.features))
+    bias = self.param("bias", nn.initializers.zeros_init(), (self.features,))
+    return kernel, bias
+
+
+class MLPBlock(nn.Module):
+  """Dense(mlp_dim) -> GELU -> Dense(width).
+
+  On CPU and with train=False (sampling, evaluation), token rows go through
+  the MLP in chunks (``lax.map``) of about CPU_MLP_CHUNK_ELEMENTS hidden
+  activations, so fc1's output is still in cache when GELU and fc2 read it
+  (~1.3x at paper size); the result is identical. Training does not chunk:
+  the backward pass of the loop is slower than the plain one (measured
+  0.49 s vs 0.35 s per fwd+bwd at paper size). Parameters:
+  fc1/{kernel,bias}, fc2/{kernel,bias}, exactly as two nn.Dense.
+
+  Args (call): h: [..., width]. train: whether this call is differentiated.
+  """
+  mlp_dim: int
+  dtype: Any = jnp.float32
+  max_chunk_elements: Optional[int] = None
+
+  @nn.compact
+  def __call__(self, h: Array, *, train: bool = False) -> Array:
     width = h.shape[-1]
-    y = nn.gelu(nn.Dense(self.mlp_dim, dtype=self.dtype, name="fc1")(h))
-    return nn.Dense(width, dtype=self.dtype, name="fc2")(y)
+    w1, b1 = _DenseParams(self.mlp_dim, name="fc1")(width)
+    w2, b2 = _DenseParams(width, name="fc2")(self.mlp_dim)
+    w1, b1, w2, b2 = (x.astype(self.dtype) for x in (w1, b1, w2, b2))
+
+    def mlp(x):
+      y = nn.gelu(jnp.dot(x, w1) + b1)
+      return jnp.dot(y, w2) + b2
+
+    x = h.astype(self.dtype).reshape(-1, width)
+    n = x.shape[0]
+    budget = self.max_chunk_elements
+    if budget is None:
+      budget = (CPU_MLP_CHUNK_ELEMENTS if _chunk_on_this_backend()
+                else n * self.mlp_dim)
+    rows = max(1, budget // self.mlp_dim)
+    # Small problems fit in cache whole: a loop would only add overhead.
+    if train or n * self.mlp_dim <= 4 * budget or rows >= n:
+      return mlp(x).reshape(h.shape[:-1] + (width,))
+    num_chunks = -(-n // rows)
+    # Equal chunks: a divisor of n if one is near, else pad the last chunk.
+    num_chunks = next((c for c in range(num_chunks, 2 * num_chunks + 1)
+                       if n % c == 0), num_chunks)
+    rows = -(-n // num_chunks)
+    pad = num_chunks * rows - n
+    if pad:
+      x = jnp.pad(x, ((0, pad), (0, 0)))
+    y = lax.map(mlp, x.reshape(num_chunks, rows, width)).reshape(-1, width)
+    return y[:n].reshape(h.shape[:-1] + (width,))
 
 
 class TransformerBlock(nn.Module):
@@ -87,12 +224,13 @@ class TransformerBlock(nn.Module):
       y = FiLM(dtype=self.dtype, name="film_attn")(y, c)
     y = nn.MultiHeadDotProductAttention(
         num_heads=self.num_heads, dtype=self.dtype, deterministic=True,
-        force_fp32_for_softmax=self.dtype != jnp.float32, name="attn")(y, y)
+        force_fp32_for_softmax=self.dtype != jnp.float32,
+        attention_fn=chunked_attention, name="attn")(y, y)
     h = h + nn.Dropout(self.dropout, deterministic=not train)(y)
     y = nn.LayerNorm(dtype=self.dtype, name="ln_mlp")(h)
     if self.use_film:
       y = FiLM(dtype=self.dtype, name="film_mlp")(y, c)
-    y = MLPBlock(self.mlp_dim, dtype=self.dtype, name="mlp")(y)
+    y = MLPBlock(self.mlp_dim, dtype=self.dtype, name="mlp")(y, train=train)
     return h + nn.Dropout(self.dropout, deterministic=not train)(y)
 
 

@@ -273,8 +273,12 @@ class Checkpointer:
         restored = self.restore_step(s, abstract_state)
       except CheckpointError:
         raise
-      except _READ_ERRORS as e:
-        reason = _one_line(e)
+      except Exception as e:  # pylint: disable=broad-except
+        # orbax re-raises tensorstore's read errors as a bare Exception.
+        cause = _read_error_in_chain(e)
+        if cause is None:
+          raise
+        reason = _one_line(cause)
         if not fallback:
           raise CheckpointError(f"checkpoint {self.step_path(s)} is damaged: "
                                 f"{reason}") from None
@@ -522,6 +526,17 @@ def _plain(value: Any) -> Any:
   if isinstance(value, np.generic):
     return value.item()
   return value
+
+
+def _read_error_in_chain(e: BaseException) -> Optional[BaseException]:
+  """The first _READ_ERRORS exception in e's __cause__ chain, or None."""
+  seen = set()
+  while e is not None and id(e) not in seen:
+    if isinstance(e, _READ_ERRORS):
+      return e
+    seen.add(id(e))
+    e = e.__cause__
+  return None
 
 
 def _one_line(e: BaseException) -> str:

@@ -1,0 +1,149 @@
+"""Tests of gaitjax.benchmark (records, FLOP counting) and of the CPU
+chunking in models/denoiser.py that the benchmark measures. No timed
+assertions: the machine is shared."""
+import functools
+import json
+
+import flax.linen as nn
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from gaitjax import benchmark
+from gaitjax.errors import ConfigError
+from gaitjax.models import denoiser
+
+TIMED = {"seconds", "min_seconds", "repeats"}
+
+
+def _capture():
+  lines = []
+  return lines, lines.append
+
+
+def _parsed(lines):
+  return [json.loads(line) for line in lines]
+
+
+def test_compiled_flops_of_a_matmul_is_2n3():
+  n = 128
+  a = jnp.ones((n, n), jnp.float32)
+  flops = benchmark.compiled_flops(jax.jit(lambda x, y: x @ y), a, a)
+  assert flops is not None and flops > 0
+  assert abs(flops - 2 * n ** 3) / (2 * n ** 3) < 0.05
+
+
+def test_compiled_flops_counts_a_scan_body_once():
+  # Why the sampler multiplies one denoise call's FLOPs by num_steps.
+  a = jnp.ones((64, 64), jnp.float32)
+  one = benchmark.compiled_flops(jax.jit(lambda x: x @ x), a)
+  scan = benchmark.compiled_flops(jax.jit(
+      lambda x: jax.lax.scan(lambda c, _: (c @ x, None), x, None,
+                             length=10)[0]), a)
+  assert scan < 3 * one
+
+
+def test_emit_time_stats_and_matmul_peak_records():
+  lines, print_fn = _capture()
+  stats = benchmark.time_stats(lambda: None, repeats=3, warmup=0)
+  assert set(stats) == TIMED and stats["repeats"] == 3
+  rec = benchmark.matmul_peak(n=64, repeats=2, print_fn=print_fn)
+  (parsed,) = _parsed(lines)
+  assert parsed == json.loads(json.dumps(rec))
+  assert {"name", "n", "flops", "flops_per_s", "xla_flops"} | TIMED <= set(
+      parsed)
+  assert parsed["name"] == "dense_matmul" and parsed["flops_per_s"] > 0
+  assert parsed["flops"] == 2 * 64 ** 3
+
+
+def test_linear_fit_and_sampling_scaling_records():
+  fit = benchmark.linear_fit([10, 50, 100], [1.5, 5.5, 10.5])
+  assert fit["slope"] == pytest.approx(0.1) and fit["intercept"] == (
+      pytest.approx(0.5))
+  recs = [{"num_steps": s, "batch_size": b, "seconds": 0.01 * s * b}
+          for s in (10, 100) for b in (1, 16)]
+  lines, print_fn = _capture()
+  out = benchmark.sample_scaling(recs, "x", print_fn=print_fn)
+  assert _parsed(lines) == out and len(out) == 4
+  by_steps = [r for r in out if r["versus"] == "num_steps"
+              and r["batch_size"] == 16]
+  assert by_steps[0]["slope_seconds_per_unit"] == pytest.approx(0.16)
+
+
+def test_bench_sample_and_train_tiny_records():
+  config = benchmark.size_config("tiny")
+  config.data.seq_len = 40
+  config.model.patch_size = config.model.lstm_patch_size = 4
+  lines, print_fn = _capture()
+  (rec,) = benchmark.bench_sample("tiny", (2,), (3,), peak=1e9, repeats=1,
+                                  config=config, print_fn=print_fn)
+  assert {"name", "size", "batch_size", "num_steps", "sequences_per_s",
+          "flops", "flops_method", "mfu", "compile_seconds"} | TIMED <= set(
+              rec)
+  assert rec["name"] == "ddim_sample" and rec["num_steps"] == 3
+  assert "num_steps" in rec["flops_method"] and rec["flops"] > 0
+  assert rec["mfu"] == pytest.approx(rec["flops"] / rec["seconds"] / 1e9)
+  train = benchmark.bench_train("tiny", 2, peak=1e9, repeats=1,
+                                config=config, print_fn=print_fn)
+  assert {"name", "pairs_per_s", "flops", "mfu", "first_loss",
+          "num_params"} | TIMED <= set(train)
+  assert train["flops"] > 0 and np.isfinite(train["first_loss"])
+  assert _parsed(lines) == [json.loads(json.dumps(rec)),
+                            json.loads(json.dumps(train))]
+
+
+def test_bench_eval_and_pipeline_records():
+  lines, print_fn = _capture()
+  ev = benchmark.bench_eval(2, repeats=1, print_fn=print_fn)
+  assert [r["function"] for r in ev] == ["cycle_mae", "pair_records"]
+  assert all(r["pairs_per_s"] > 0 and TIMED <= set(r) for r in ev)
+  pipe = benchmark.bench_pipeline(batch_size=4, num_batches=2,
+                                  num_subjects=2, references=("source",),
+                                  print_fn=print_fn)
+  assert [r["reference"] for r in pipe] == ["source"]
+  assert pipe[0]["pairs_per_s"] > 0
+  assert len(_parsed(lines)) == 3
+
+
+def test_unknown_size_or_what_is_a_config_error():
+  with pytest.raises(ConfigError, match="sizes"):
+    benchmark.size_config("huge")
+  with pytest.raises(ConfigError, match="what"):
+    benchmark.run_benchmarks(("tiny",), "everything", print_fn=lambda _: None)
+
+
+# ----------------------------------------- the CPU chunking it measures
+
+
+def test_chunked_attention_matches_flax_default():
+  k = jax.random.split(jax.random.key(0), 3)
+  q, kk, v = (jax.random.normal(x, (6, 20, 2, 8)) for x in k)
+  want = nn.dot_product_attention(q, kk, v)
+  for budget in (None, 2 * 20 * 20, 3 * 2 * 20 * 20, 10 ** 9):
+    got = jax.jit(functools.partial(denoiser.chunked_attention,
+                                    max_chunk_elements=budget))(q, kk, v)
+    np.testing.assert_allclose(got, want, atol=2e-6, rtol=1e-5)
+  with pytest.raises(ValueError, match="mask"):
+    denoiser.chunked_attention(q, kk, v, mask=jnp.ones((6, 2, 20, 20), bool))
+
+
+def test_chunked_mlp_is_two_denses_with_the_same_parameters():
+  h = jax.random.normal(jax.random.key(1), (1, 29, 8))
+
+  class TwoDense(nn.Module):
+    @nn.compact
+    def __call__(self, x):
+      return nn.Dense(8, name="fc2")(nn.gelu(nn.Dense(32, name="fc1")(x)))
+
+  ref = TwoDense().init(jax.random.key(2), h)
+  # 29 rows (prime) x 32 hidden in chunks of 4 rows: padded to 32 rows.
+  mlp = denoiser.MLPBlock(32, max_chunk_elements=4 * 32)
+  params = mlp.init(jax.random.key(2), h)
+  assert jax.tree.map(jnp.shape, params) == jax.tree.map(jnp.shape, ref)
+  for a, b in zip(jax.tree.leaves(params), jax.tree.leaves(ref)):
+    np.testing.assert_array_equal(a, b)  # same init: checkpoints compatible
+  want = TwoDense().apply(ref, h)
+  np.testing.assert_allclose(mlp.apply(params, h), want, atol=1e-6)
+  np.testing.assert_allclose(mlp.apply(params, h, train=True), want,
+                             atol=1e-6)
