@@ -225,8 +225,9 @@ def bench_train(size: str, batch_size: int, *, peak: Optional[float] = None,
   task = tasks.get_task(config)
   batch = random_batch(config, batch_size)
   example = {k: v[0] for k, v in batch.items()}
-  state = state_lib.create_train_state(jax.random.key(0), config, task,
-                                       example)
+  # Jitted: eager initialisation dispatches hundreds of small programs.
+  state = jax.jit(lambda rng: state_lib.create_train_state(
+      rng, config, task, example))(jax.random.key(0))
   base_rng = jax.random.key(1)
   train_step = step_lib.make_train_step(task, base_rng, devices=devices)
   with no_chunking():
@@ -327,9 +328,13 @@ def bench_sample(size: str, batch_sizes: Sequence[int],
                  steps: Sequence[int], *, peak: Optional[float] = None,
                  repeats: int = 3, config=None,
                  sampler: Optional["_Sampler"] = None, scaling: bool = True,
+                 warmup: int = 1,
                  print_fn: PrintFn = _stdout) -> List[Record]:
   """DDIM sequences/s and MFU over batch x steps, then linear fits of
-  seconds against steps (per batch) and against batch (per steps)."""
+  seconds against steps (per batch) and against batch (per steps).
+
+  The sampler is compiled ahead of time, so warmup=0 still excludes
+  compilation (used for the minutes-long paper-size runs)."""
   config = config or size_config(size)
   sampler = sampler or _Sampler(config)
   records = []
@@ -337,7 +342,7 @@ def bench_sample(size: str, batch_sizes: Sequence[int],
     fl = sampler.flops(b)
     for s in steps:
       run, compile_s = sampler.compile(b, s)
-      stats = time_stats(run, repeats=repeats, warmup=1)
+      stats = time_stats(run, repeats=repeats, warmup=warmup)
       flops = (fl["denoise"] * s + (fl["encode"] or 0.0)
                if fl["denoise"] else None)
       records.append(emit({
@@ -555,15 +560,15 @@ def run_benchmarks(sizes: Sequence[str] = ("paper", "cpu_small"),
                                    config=config, print_fn=print_fn))
     if do("sample"):
       if size == "paper" and quick:
-        plan = [((16,), (10,), repeats), ((16,), (100,), 1)]
+        plan = [((16,), (10,), repeats, 1), ((16,), (100,), 1, 0)]
       else:
-        plan = [((1, 16, 64), (10, 50, 100), repeats)]
+        plan = [((1, 16, 64), (10, 50, 100), repeats, 1)]
       sampler = _Sampler(config)
       got = []
-      for batches, steps, reps in plan:
+      for batches, steps, reps, warm in plan:
         got += bench_sample(size, batches, steps, peak=peak, repeats=reps,
                             config=config, sampler=sampler, scaling=False,
-                            print_fn=print_fn)
+                            warmup=warm, print_fn=print_fn)
       records += got + sample_scaling(got, size, print_fn=print_fn)
   if do("eval"):
     records += bench_eval(32 if quick else 128, repeats=repeats,

@@ -110,18 +110,26 @@ def run_job(generator, requests: List[Request], out_dir: str, *,
                  len(requests))
   start = time.time()
   done = 0
-  for c in range(0, len(todo), chunk_size):
-    chunk = todo[c:c + chunk_size]
+  # Chunks (and so seeds and noise) follow the full request list, not what
+  # is left: a resumed job writes what an uninterrupted one would have.
+  for c in range(0, len(requests), chunk_size):
+    chunk = requests[c:c + chunk_size]
+    missing = [not _is_done(_outputs(out_dir, r)) for r in chunk]
+    if not any(missing):
+      continue
     for cohort in sorted({r.cohort for r in chunk}):
-      group = [r for r in chunk if r.cohort == cohort]
+      group = [(r, m) for r, m in zip(chunk, missing) if r.cohort == cohort]
+      if not any(m for _, m in group):
+        continue
       result = generator.generate(
-          np.stack([r.x_src for r in group]),
-          np.array([r.v_src for r in group]),
-          np.array([[r.v_tgt] for r in group]),
+          np.stack([r.x_src for r, _ in group]),
+          np.array([r.v_src for r, _ in group]),
+          np.array([[r.v_tgt] for r, _ in group]),
           num_samples=num_samples, seed=seed + c, cohort=cohort)
-      for i, req in enumerate(group):
-        _write_outputs(out_dir, req, result.mean[i, 0], result.std[i, 0])
-    done += len(chunk)
+      for i, (req, m) in enumerate(group):
+        if m:
+          _write_outputs(out_dir, req, result.mean[i, 0], result.std[i, 0])
+    done += sum(missing)
     elapsed = time.time() - start
     eta = elapsed / done * (len(todo) - done)
     logging.info("generated %d/%d (%.1f/s, ETA %.0f s)", done + skipped,

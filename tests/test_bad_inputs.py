@@ -49,14 +49,11 @@ def subprocess_env() -> Dict[str, str]:
 
 
 def non_log_lines(stderr: str) -> List[str]:
-  """stderr lines that are not absl log lines (nor blank, nor \\r-redrawn
-  progress bars, of which only the part after the last \\r is kept)."""
-  out = []
-  for line in stderr.splitlines():
-    line = line.rsplit("\r", 1)[-1]
-    if line.strip() and not _ABSL_LINE.match(line):
-      out.append(line)
-  return out
+  """stderr lines that are not absl log lines, blank, or progress bars
+  (redrawn with \\r)."""
+  return [line for line in stderr.split("\n")  # splitlines() splits at \r
+          if line.strip() and "\r" not in line
+          and not _ABSL_LINE.match(line)]
 
 
 # ------------------------------------------------------------ input files
@@ -433,7 +430,7 @@ def test_bad_input_is_one_error_line_exit_2(case, results):
   assert len(lines) == 1, tail
   (line,) = lines
   assert line.startswith("error: "), tail
-  assert r.stderr.rstrip("\n").splitlines()[-1] == line, tail
+  assert r.stderr.rstrip("\n").split("\n")[-1] == line, tail
   for pattern in case.expect:
     assert re.search(pattern, line), (pattern, line)
 
@@ -441,6 +438,8 @@ def test_bad_input_is_one_error_line_exit_2(case, results):
 def test_non_log_lines_filters_absl_lines():
   stderr = ("I1128 16:27:59.297485 140206697540480 loop.py:115] data: 3\n"
             "W1128 16:30:36.941208 139978776230784 loop.py:394] resuming\n"
-            "\n  0%|   | 0/25\r100%|###| 25/25\r\n"
+            "\n\r  0%|   | 0/25\r100%|###| 25/25\n"
+            "warning: not a log line\n"
             "error: something: wrong\n")
-  assert non_log_lines(stderr) == ["100%|###| 25/25", "error: something: wrong"]
+  assert non_log_lines(stderr) == ["warning: not a log line",
+                                   "error: something: wrong"]

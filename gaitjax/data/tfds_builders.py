@@ -43,6 +43,7 @@ import json
 import os
 import pathlib
 import shutil
+import tempfile
 import time
 from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple
 
@@ -168,7 +169,6 @@ class GaitjaxGait(tfds.core.GeneratorBasedBuilder):
             "paretic_side": tfds.features.Text(),
             "origin": tfds.features.Text(),
         }),
-        homepage="https://github.com/",
     )
 
   def _split_generators(self, dl_manager):
@@ -457,7 +457,10 @@ def _build_one(name, data_dir, manual_dir, overwrite, overrides):
   config = tfds.download.DownloadConfig(
       manual_dir=os.fspath(manual_dir) if manual_dir else None,
       download_mode=mode)
-  builder.download_and_prepare(download_config=config)
+  # Nothing is downloaded: keep TFDS's downloads/ folder out of data_dir.
+  with tempfile.TemporaryDirectory(prefix="gaitjax_tfds_") as scratch:
+    builder.download_and_prepare(download_dir=scratch,
+                                 download_config=config)
   logging.info("built %s in %.1f s: %.1f MB in %s", name, time.time() - t0,
                folder_size(path) / 1e6, path)
   return path

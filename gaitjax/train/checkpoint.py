@@ -18,10 +18,12 @@ latest step). A step that fails to read (deleted or truncated file) is
 skipped with a warning naming it, and the next newer-to-older step is used.
 """
 import dataclasses
+import gc
 import hashlib
 import os
 import pathlib
 import shutil
+import sys
 import time
 from typing import Any, Dict, Iterable, List, Mapping, Optional, Tuple, Union
 
@@ -269,6 +271,7 @@ class Checkpointer:
     order = [first] + ([s for s in reversed(steps) if s != first]
                        if fallback else [])
     for s in order:
+      reason = None
       try:
         restored = self.restore_step(s, abstract_state)
       except CheckpointError:
@@ -279,6 +282,9 @@ class Checkpointer:
         if cause is None:
           raise
         reason = _one_line(cause)
+        del cause
+      if reason is not None:
+        _collect_quietly()
         if not fallback:
           raise CheckpointError(f"checkpoint {self.step_path(s)} is damaged: "
                                 f"{reason}") from None
@@ -526,6 +532,21 @@ def _plain(value: Any) -> Any:
   if isinstance(value, np.generic):
     return value.item()
   return value
+
+
+def _collect_quietly() -> None:
+  """Collects a failed read's abandoned orbax coroutines now.
+
+  Each would otherwise print "Exception ignored in: <coroutine ...>" and a
+  traceback to stderr whenever the garbage collector gets to it.
+  """
+  hook = sys.unraisablehook
+  sys.unraisablehook = lambda u: logging.debug(
+      "ignored after a damaged read: %s", _one_line(u.exc_value))
+  try:
+    gc.collect()
+  finally:
+    sys.unraisablehook = hook
 
 
 def _read_error_in_chain(e: BaseException) -> Optional[BaseException]:
