@@ -249,13 +249,6 @@ def _evaluate_args(ctx: Ctx, *extra: str) -> List[str]:
           "--num_steps=1", "--no_randomised_encoding", *extra]
 
 
-def _trial_file(ctx: Ctx, name: str, text: str) -> pathlib.Path:
-  path = ctx.tmp / "trials" / name
-  path.parent.mkdir(exist_ok=True)
-  path.write_text(text)
-  return path
-
-
 CASES: List[Case] = [
     # ------------------------------------------------ build_data: trial files
     Case("malformed_csv", "build_data",
@@ -357,12 +350,6 @@ CASES: List[Case] = [
                       f"--output_dir={_file_parent(ctx, 'sample_blocker')}",
                       *_dataset_input(ctx)],
          [r"sample_blocker\.txt", "cannot write"]),
-    Case("sample_mot_trial_without_inDegrees", "sample",
-         lambda ctx: _sample_args(
-             ctx, "--trial=" + str(_trial_file(
-                 ctx, "p01.mot", _mot_text(in_degrees_line=False))),
-             "--source_speed=1.0", "--target_speeds=0.8"),
-         [r"p01\.mot", "inDegrees"]),
     # ---------------------------------------------------------- evaluate
     Case("evaluate_empty_speed_subset", "evaluate",
          lambda ctx: _evaluate_args(ctx, "--speeds=1.7"),
