@@ -28,6 +28,19 @@ jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.5)
 SHARED_DATA = REPO_ROOT.parent / "shared" / "data"
 
 
+def subprocess_env():
+  """Environment for launch/*.py subprocesses: 2 fake CPU devices, the test
+  session's fast-compile settings and its compilation cache."""
+  env = dict(os.environ)
+  env["XLA_FLAGS"] = "--xla_force_host_platform_device_count=2"
+  env["JAX_PLATFORMS"] = "cpu"
+  env["JAX_DISABLE_MOST_OPTIMIZATIONS"] = "1"
+  env["PYTHONPATH"] = str(REPO_ROOT)
+  env.setdefault("JAX_COMPILATION_CACHE_DIR", _CACHE)
+  env["JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS"] = "0.5"
+  return env
+
+
 @pytest.fixture(scope="session")
 def shared_data() -> pathlib.Path:
   """../shared/data (real fixtures); tests skip when it is absent."""

@@ -26,6 +26,7 @@ import numpy as np
 import pytest
 
 from gaitjax import constants
+import conftest  # the shared subprocess environment
 
 REPO = pathlib.Path(__file__).resolve().parents[1]
 # absl's prefix: severity, date, time, thread id, file:line].
@@ -34,18 +35,7 @@ _WORKERS = 3
 _TIMEOUT_S = 180
 
 
-def subprocess_env() -> Dict[str, str]:
-  """Two fake CPU devices and the test session's compilation cache."""
-  env = dict(os.environ)
-  env["XLA_FLAGS"] = "--xla_force_host_platform_device_count=2"
-  env["JAX_PLATFORMS"] = "cpu"
-  env["JAX_DISABLE_MOST_OPTIMIZATIONS"] = "1"
-  env["PYTHONPATH"] = str(REPO)
-  env.setdefault("JAX_COMPILATION_CACHE_DIR", os.environ.get(
-      "GAITJAX_TEST_COMPILATION_CACHE",
-      str(pathlib.Path.home() / ".cache" / "gaitjax_jax_tests")))
-  env["JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS"] = "0.5"
-  return env
+subprocess_env = conftest.subprocess_env
 
 
 def non_log_lines(stderr: str) -> List[str]:

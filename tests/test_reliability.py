@@ -31,6 +31,7 @@ import pytest
 from gaitjax import io as gio
 from gaitjax.errors import DataError
 from gaitjax.train import checkpoint as ckpt_lib
+import conftest  # the shared subprocess environment
 
 REPO = pathlib.Path(__file__).resolve().parents[1]
 _ABSL_LINE = re.compile(r"^[IWEF]\d{4} \d\d:\d\d:\d\d\.\d+\s+\d+ \S+:\d+\] ")
@@ -47,17 +48,7 @@ _TIMING = ("steps_per_s", "wall_s")
 # ---------------------------------------------------------------- helpers
 
 
-def _env() -> Dict[str, str]:
-  env = dict(os.environ)
-  env["XLA_FLAGS"] = "--xla_force_host_platform_device_count=2"
-  env["JAX_PLATFORMS"] = "cpu"
-  env["JAX_DISABLE_MOST_OPTIMIZATIONS"] = "1"
-  env["PYTHONPATH"] = str(REPO)
-  env.setdefault("JAX_COMPILATION_CACHE_DIR", os.environ.get(
-      "GAITJAX_TEST_COMPILATION_CACHE",
-      str(pathlib.Path.home() / ".cache" / "gaitjax_jax_tests")))
-  env["JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS"] = "0.5"
-  return env
+_env = conftest.subprocess_env
 
 
 def _script(name: str) -> str:

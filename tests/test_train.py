@@ -24,6 +24,7 @@ from gaitjax.train import loop
 from gaitjax.train import state as state_lib
 from gaitjax.train import step as step_lib
 from gaitjax.train import tasks
+import conftest  # the shared subprocess environment
 
 REPO = pathlib.Path(__file__).resolve().parents[1]
 T = 8  # fake sequences: [B, T, 6]
@@ -287,18 +288,7 @@ def test_diffusion_predict_noise_follows_noise_id_not_row():
 # ------------------------------------------------------- launch/train.py
 
 
-def _env():
-  env = dict(os.environ)
-  env["XLA_FLAGS"] = "--xla_force_host_platform_device_count=2"
-  env["JAX_PLATFORMS"] = "cpu"
-  env["JAX_DISABLE_MOST_OPTIMIZATIONS"] = "1"
-  env["PYTHONPATH"] = str(REPO)
-  # Share the test session's compilation cache (see conftest.py).
-  env.setdefault("JAX_COMPILATION_CACHE_DIR", os.environ.get(
-      "GAITJAX_TEST_COMPILATION_CACHE",
-      str(pathlib.Path.home() / ".cache" / "gaitjax_jax_tests")))
-  env["JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS"] = "0.5"
-  return env
+_env = conftest.subprocess_env
 
 
 def _launch(*args, timeout=120):
