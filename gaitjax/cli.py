@@ -6,7 +6,7 @@ line on stderr and exit status 2, never a traceback.
 """
 import pathlib
 import sys
-from typing import Callable, Sequence
+from typing import Callable, List, Sequence
 
 from absl import app
 from absl import logging
@@ -77,6 +77,23 @@ def _parse_flags(argv: Sequence[str]):
 def _os_error(e: OSError) -> str:
   reason = e.strerror or _first_line(str(e)) or type(e).__name__
   return f"{e.filename}: {reason}" if e.filename else reason
+
+
+def parse_speeds(values: Sequence[str], flag: str) -> List[float]:
+  """A list flag of speeds ('0.6,1.0') -> floats; ConfigError naming --flag."""
+  import math
+  from gaitjax.errors import ConfigError
+  speeds = []
+  for v in values:
+    try:
+      speed = float(v)
+    except ValueError:
+      raise ConfigError(f"--{flag}: expected numbers in m/s, got {v!r}"
+                        ) from None
+    if not math.isfinite(speed) or speed <= 0:
+      raise ConfigError(f"--{flag}: speeds must be positive, got {v}")
+    speeds.append(speed)
+  return speeds
 
 
 def _first_line(text: str) -> str:

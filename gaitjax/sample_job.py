@@ -17,6 +17,7 @@ from typing import Dict, List, Optional, Sequence
 import numpy as np
 
 import gaitjax
+from gaitjax import cli
 from gaitjax import constants
 from gaitjax import io as gio
 from gaitjax.errors import DataError
@@ -157,19 +158,6 @@ def _jsonable(o):
   return str(o)
 
 
-def _parse_speeds(values: Sequence[str], flag: str) -> List[float]:
-  speeds = []
-  for v in values:
-    try:
-      speeds.append(float(v))
-    except ValueError:
-      raise DataError(f"--{flag}: expected numbers in m/s, got {v!r}"
-                      ) from None
-  for v in speeds:
-    if not np.isfinite(v) or v <= 0:
-      raise DataError(f"--{flag}: speeds must be positive, got {v}")
-  return speeds
-
 
 def main_from_flags(flags) -> dict:
   """launch/sample.py: builds the request list from flags and runs the job."""
@@ -183,7 +171,7 @@ def main_from_flags(flags) -> dict:
   if len(modes) != 1:
     raise DataError("give exactly one input: --dataset, --folder or --trial"
                     f" (got {', '.join('--' + m for m in modes) or 'none'})")
-  target_speeds = _parse_speeds(flags.target_speeds, "target_speeds")
+  target_speeds = cli.parse_speeds(flags.target_speeds, "target_speeds")
   _check_writable(flags.output_dir)
   which = int(flags.which) if str(flags.which).isdigit() else flags.which
   generator = Generator(flags.checkpoint, which, num_steps=flags.num_steps,

@@ -73,6 +73,7 @@ from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
 import numpy as np
 
+from gaitjax import cli
 from gaitjax import constants
 from gaitjax.data import pairs as pairs_lib
 from gaitjax.data import reference
@@ -975,18 +976,6 @@ def parse_checkpoints(entries: Sequence[str], single: Optional[str]
   return out
 
 
-def _parse_speed_list(values: Sequence[str]) -> List[float]:
-  speeds = []
-  for v in values:
-    try:
-      speeds.append(float(v))
-    except ValueError:
-      raise ConfigError(f"--speeds: expected numbers in m/s, got {v!r}"
-                        ) from None
-    if not np.isfinite(speeds[-1]) or speeds[-1] <= 0:
-      raise ConfigError(f"--speeds: speeds must be positive, got {v}")
-  return speeds
-
 
 def parse_flags(flags) -> Dict[str, Any]:
   """launch/evaluate.py's flags -> keyword arguments of ``evaluate``."""
@@ -1007,7 +996,7 @@ def parse_flags(flags) -> Dict[str, Any]:
               out_dir=flags.output_dir, able_bodied_dataset=flags.dataset,
               stroke_dataset=flags.stroke_dataset or None, split=flags.split,
               max_pairs=flags.max_pairs,
-              speed_subset=_parse_speed_list(flags.speeds) or None,
+              speed_subset=cli.parse_speeds(flags.speeds, "speeds") or None,
               num_samples=flags.num_samples, seed=flags.seed,
               simple_baselines=not flags.no_simple_baselines,
               randomised_encoding=not flags.no_randomised_encoding,
