@@ -310,19 +310,6 @@ def test_bad_override_is_one_line_exit_2(tmp_path, override, expected):
   assert expected in lines[0] and "Traceback" not in r.stderr
 
 
-@pytest.fixture(scope="module")
-def tiny_data_dir(tmp_path_factory):
-  try:
-    from gaitjax.data import tfds_builders
-  except ImportError as e:
-    pytest.skip(f"gaitjax.data.tfds_builders not importable: {e}")
-  data_dir = tmp_path_factory.mktemp("tiny_data")
-  tfds_builders.build("synthetic_able_bodied", data_dir, num_subjects=4,
-                      speeds=(0.8, 1.2), num_train_subjects=2,
-                      num_val_subjects=1, num_test_subjects=1)
-  return data_dir
-
-
 def test_launch_train_one_step_smoke(tmp_path, tiny_data_dir):
   workdir = tmp_path / "run"
   r = _launch("--config=configs/tiny.py", f"--workdir={workdir}",
