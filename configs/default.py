@@ -110,6 +110,13 @@ def get_config() -> ml_collections.ConfigDict:
   train.checkpoint_every = 1000
   train.num_val_batches = 16             # fixed validation pairs per eval
   train.num_hosts = 1                    # > 1 calls jax.distributed.initialize
+  # Fine-tuning: start from the parameters (not the optimiser state or
+  # step) of another run's best checkpoint (latest if none is ranked); a
+  # workdir, its checkpoints/ folder or a step folder. '' = random init.
+  train.init_from = ""
+  # Normalisation statistics and template model when init_from is set:
+  # 'finetune' (this run's dataset) or 'pretrained' (init_from's checkpoint).
+  train.init_from_stats = "finetune"
 
   # ------------------------------------------------------------- sampling
   config.sampling = sampling = ml_collections.ConfigDict()
