@@ -1,10 +1,15 @@
 r"""The paper's configuration (Dinesh et al., ../shared/paper.md), for GPU/TPU.
 
-Every value cites where it comes from: [P x] = the paper, section x;
-[GD] = the GaitDynamics small transformer the paper builds on; [ours] = a
-choice the paper leaves open, explained beside it.
+This file is the paper as written. Every value cites where it comes from:
+[P x] = the paper, section x; [GD] = the GaitDynamics transformer the
+paper's denoiser is built on; [DDPM] = Ho et al. 2020, which the paper cites
+for its diffusion set-up; [ours] = a value the paper does not give, with one
+line of why. Each improvement of ours is a named config beside this one
+(configs/variants/, one change each; configs/ablations/ remove a part of
+the method), and configs/cpu_small.py combines the ones that work on CPU.
 
-Train:
+Train (Camargo 2021 + a stroke folder: see the README's "Reproducing the
+paper"):
   python launch/build_data.py --dataset=synthetic_able_bodied --data_dir=data
   python launch/train.py --config=configs/default.py --workdir=runs/paper \
       --config.data.data_dir=data
@@ -17,6 +22,9 @@ def get_config() -> ml_collections.ConfigDict:
   config.seed = 0
 
   # ---------------------------------------------------------------- data
+  # The subject split (13 train / 4 validation / 5 test [P II.E]) is fixed
+  # when the dataset is built (launch/build_data.py, tfds_builders
+  # num_*_subjects / split_seed), so it is not a training option.
   config.data = data = ml_collections.ConfigDict()
   # A tfds config of gaitjax's builder: synthetic_able_bodied,
   # synthetic_stroke, camargo (manual_dir) or folder (manual_dir).
@@ -25,27 +33,29 @@ def get_config() -> ml_collections.ConfigDict:
   data.eval_dataset = "synthetic_stroke"  # second cohort in evaluation
   data.seq_len = 600                     # [P II.A] 30 s at 20 Hz
   data.rate_hz = 20.0                    # [P II.C]
-  data.num_train_subjects = 13           # [P II.E]
-  data.num_val_subjects = 4              # [P II.E]
-  data.num_test_subjects = 5             # [P II.E]
-  data.split_seed = 0
-  data.num_train_pairs = 100_000         # [P II.E] balanced pair budget
-  # Balance of training pairs [P II.C]: identity (same trial), near
-  # (0 < |dv| < 0.1 m/s) and cross-speed pairs drawn uniformly over |dv|.
+  data.num_train_pairs = 100_000         # [P II.E] "up to 100,000" pairs
+  # Training pairs: 'sample' = drawn here from the balance below; 'tfds' =
+  # read from the gaitjax_pairs build of `dataset` (build_data.py --pairs;
+  # the same draw for the same seed and balance) [ours].
+  data.pairs = "sample"
+  # Shares of identity (same trial), near (0 < |dv| < 0.1 m/s) and cross
+  # pairs, cross ones uniform over |dv| [ours: II.C says only "randomly
+  # sample across identity/same-speed pairs and cross-speed pairs"; thirds
+  # give every regime of the loss weighting equal weight].
   data.pair_fractions = (1 / 3, 1 / 3, 1 / 3)
-  data.near_threshold_mps = 0.1          # [P II.D.3]
-  data.swap_sides_prob = 0.0             # [ours] augmentation, off in paper
-  # Source speeds a training pair may start from; () = any. The MLP/TCN
-  # baselines use the paper's six fixed source speeds [P II.G].
+  data.near_threshold_mps = 0.1          # [P II.D.3] strict |dv| < 0.1
+  data.swap_sides_prob = 0.0             # [ours] L/R swap; off = paper
+  # Source speeds a training pair may start from; () = any [P II.C]. The
+  # MLP/TCN baselines use the paper's six fixed source speeds [P II.G].
   data.source_speeds = ()
-  # Residual reference [ours; 'source' is the paper]: r = x_tgt - x_ref with
-  # x_ref = 'source' (raw x_src), 'warped' (x_src time-warped to the
-  # expected target cadence) or 'template' (subject's mean source cycle +
-  # population change of mean cycle, tiled at the expected cadence).
+  # Residual reference: 'source' = x_src [P II.A eq. 1]; 'warped' and
+  # 'template' are ours (configs/ablations/reference_*.py, cpu_small).
   data.reference = "source"
-  # Channels the denoiser sees beside r_t [P II.D.1]: x_src. With another
-  # reference the conditioning sequence is x_ref (x_src still feeds the
-  # subject encoder).
+  # Whose cycle timing a warped/template reference follows in training and
+  # validation: 'target' (x_tgt's cycles) | 'inference' (source phase and
+  # predicted cadence, as at generation) [ours; no effect with 'source'].
+  # 'target' measured better on CPU (README, "Reproducing the paper").
+  data.reference_timing = "target"
 
   # --------------------------------------------------------------- model
   config.model = model = ml_collections.ConfigDict()
@@ -55,60 +65,81 @@ def get_config() -> ml_collections.ConfigDict:
   model.num_heads = 4                    # [GD]
   model.mlp_dim = 1024                   # [GD]
   model.dropout = 0.1                    # [GD]
-  model.patch_size = 1                   # frames per token; 1 = paper
+  model.patch_size = 1                   # [P II.D.1] one token per frame
   model.cond_dim = 64                    # [P II.E] conditioning dimension
   model.time_embed_dim = 128             # [P II.E] timestep embedding
-  model.subject_embed_dim = 64           # [ours] BiLSTM output, L2-normed
-  model.lstm_hidden = 64                 # [ours] per direction
-  model.lstm_patch_size = 1              # frames per BiLSTM step; 1 = paper
-  model.speed_hidden = 64                # [ours] speed MLP width
-  model.use_subject_encoder = True       # ablation: no subject encoder
-  model.use_film = True                  # ablation: cond added to input
-  model.dtype = "bfloat16"               # [P II.E] mixed precision
+  # [ours] sizes the paper does not give; all = cond_dim, its one stated
+  # embedding size.
+  model.subject_embed_dim = 64           # BiLSTM output, L2-normalised
+  model.lstm_hidden = 64                 # per direction
+  model.lstm_patch_size = 1              # [P II.D.2] BiLSTM over frames
+  model.speed_hidden = 64                # speed MLP width
+  model.use_subject_encoder = True       # [P II.D.2]
+  model.use_film = True                  # [P II.D.2 eq. 5]
+  # Where FiLM modulates: 'input' = each sublayer's LayerNorm output
+  # [ours: the adaLN form of DiT; the paper gives only eq. 5] | 'output' =
+  # each sublayer's output [GD] (configs/variants/gaitdynamics_film.py).
+  model.film_placement = "input"
+  # 'learned' absolute positions [ours: T is fixed at 600] | 'rotary' [GD].
+  model.pos_embedding = "learned"
+  model.final_norm = True                # [ours] closing LayerNorm; GD: none
+  # [P II.E] mixed precision: bf16 compute, f32 parameters; the final norm
+  # and the output head always f32 (denoiser.py: eps-prediction divides
+  # the output by alpha, up to x160 at t = 999).
+  model.dtype = "bfloat16"
 
   # ----------------------------------------------------------- diffusion
   config.diffusion = diffusion = ml_collections.ConfigDict()
-  diffusion.num_timesteps = 1000         # [P II.D.3]
-  # Cosine VP schedule (Nichol & Dhariwal 2021) [ours: the paper says VP
-  # only]; 'linear' = DDPM's 1e-4..0.02 betas.
-  diffusion.schedule = "cosine"
+  diffusion.num_timesteps = 1000         # [P II.D.3, II.E]
+  # [P II.E] "standard variance-preserving" schedule citing [DDPM]; DDPM's
+  # (and [GD]'s) linear betas 1e-4..0.02. 'cosine': variants/.
+  diffusion.schedule = "linear"
   diffusion.prediction = "eps"           # [P II.D.1] eps | v | x0
-  diffusion.residual = True              # False: generate x_tgt directly
+  diffusion.residual = True              # [P II.A] False: diffuse x_tgt
 
   # ---------------------------------------------------------------- loss
   config.loss = loss = ml_collections.ConfigDict()
-  loss.knee_weight = 2.0                 # [P II.D.3]
-  loss.lambda_residual = 1.0             # lambdas: [ours], paper gives none
+  loss.knee_weight = 2.0                 # [P II.D.3] knee x2 in L_noise
+  # Lambdas [ours: the paper names them but gives no values]: the residual
+  # and identity terms at the noise term's weight; the contrastive term
+  # ~log(B) at init, so 0.1 keeps it from dominating.
+  loss.lambda_residual = 1.0
   loss.lambda_identity = 1.0
   loss.lambda_subject = 0.1
-  loss.identity_threshold_mps = 0.1      # [P II.D.3]
+  loss.identity_threshold_mps = 0.1      # [P II.D.3] strict |dv| < 0.1
+  # [ours] InfoNCE temperature: the usual value for unit-norm embeddings
+  # (SimCLR / supervised contrastive); the paper gives none.
   loss.contrastive_temperature = 0.1
-  # |dv| weighting [P II.D.3, form ours]: w = exp(-|dv| / dv_scale) scales
-  # the identity and subject terms, (1 - w) + w_floor the residual term.
+  # |dv| weighting [P II.D.3: "small differences prioritised the identity
+  # and subject terms, larger cases residual reconstruction"; the form is
+  # ours]: w = exp(-|dv| / dv_scale) scales the identity and subject terms,
+  # (1 - w) + residual_floor the residual term. dv_scale = 0.5 m/s: w
+  # falls to 0.07 across the 1.35 m/s range; the floor keeps some residual
+  # signal on identity pairs.
   loss.dv_scale_mps = 0.5
   loss.residual_floor = 0.25
-  # [ours] the r0-space terms (residual, identity, subject) are weighted by
-  # alpha_t^2: with eps prediction r0_hat divides by alpha_t, which would
-  # blow those terms up at the noisiest steps. 'none' = unweighted.
-  loss.x0_weighting = "alpha2"
+  # [P II.D.3 eq. 7] the clean-residual terms unweighted. 'alpha2' (ours)
+  # weights them by alpha_t^2: configs/variants/x0_weighting.py.
+  loss.x0_weighting = "none"
 
   # ------------------------------------------------------------ optimiser
   config.optim = optim = ml_collections.ConfigDict()
   optim.learning_rate = 5e-4             # [P II.E] AdamW
   optim.weight_decay = 1e-3              # [P II.E]
   optim.grad_clip_norm = 1.0             # [P II.E]
-  optim.warmup_steps = 500               # [ours]
-  optim.schedule = "cosine"              # constant | cosine (after warmup)
+  optim.schedule = "constant"            # [P II.E] (cosine: variants/)
+  optim.warmup_steps = 0                 # [P II.E] none stated
 
   # --------------------------------------------------------------- train
   config.train = train = ml_collections.ConfigDict()
   train.batch_size = 16                  # [P II.E] global batch
-  train.num_steps = 100_000 // 16 * 20   # [ours] ~20 passes over 100k pairs
+  # [ours] the paper gives no step count: ~20 passes over the 100k pairs.
+  train.num_steps = 100_000 // 16 * 20
   train.max_minutes = 0.0                # 0 = no wall-clock limit
   train.log_every = 100
-  train.eval_every = 1000
+  train.eval_every = 1000                # [P II.E] best val loss is kept
   train.checkpoint_every = 1000
-  train.num_val_batches = 16             # fixed validation pairs per eval
+  train.num_val_batches = 16             # [ours] 256 fixed validation pairs
   train.num_hosts = 1                    # > 1 calls jax.distributed.initialize
   # Fine-tuning: start from the parameters (not the optimiser state or
   # step) of another run's best checkpoint (latest if none is ranked); a
@@ -117,12 +148,17 @@ def get_config() -> ml_collections.ConfigDict:
   # Normalisation statistics and template model when init_from is set:
   # 'finetune' (this run's dataset) or 'pretrained' (init_from's checkpoint).
   train.init_from_stats = "finetune"
+  train.ema_decay = 0.0                  # [P II.E] no EMA; GD: variants/
 
   # ------------------------------------------------------------- sampling
   config.sampling = sampling = ml_collections.ConfigDict()
   sampling.num_steps = 100               # [P II.E] DDIM steps
-  sampling.eta = 0.0                     # DDIM eta: 0 = deterministic
-  sampling.num_samples = 1               # K samples per condition
+  # [P II.E] "starting from Gaussian noise": the first step at t = 999
+  # ('trailing'); 'leading' starts at t = 990 (needed by the cosine
+  # schedule, see diffusion/sampling.py).
+  sampling.timestep_spacing = "trailing"
+  sampling.eta = 0.0                     # [P II.E] DDIM, deterministic
+  sampling.num_samples = 1               # [P] one sample per condition
   sampling.batch_size = 64
 
   # ----------------------------------------------------------- evaluation
