@@ -6,6 +6,13 @@ r"""Builds gaitjax's TFDS datasets (array_record; no TensorFlow needed).
   python launch/build_data.py --dataset=folder --data_dir=data \
       --manual_dir=my_trials/
 
+Pair view (gaitjax_pairs/<name>: subject-split (source, target) pairs, see
+gaitjax/data/pair_dataset.py), built from the trial build (built first, or
+reused):
+
+  python launch/build_data.py --dataset=synthetic_able_bodied_pairs --data_dir=data
+  python launch/build_data.py --dataset=all_synthetic --pairs --data_dir=data
+
 A complete build with the same parameters is reused; --overwrite rebuilds.
 --synthetic_subjects / --synthetic_speeds shrink the synthetic cohorts for
 smoke tests (the data still lands under the config's usual name).
@@ -21,12 +28,24 @@ from absl import flags  # noqa: E402
 from absl import logging  # noqa: E402
 
 from gaitjax import cli  # noqa: E402
+from gaitjax.data import pair_dataset  # noqa: E402
 from gaitjax.data import tfds_builders  # noqa: E402
 
 _DATASET = flags.DEFINE_enum(
     "dataset", None,
-    list(tfds_builders.CONFIG_NAMES) + [tfds_builders.ALL_SYNTHETIC],
-    "Which dataset to build.")
+    list(tfds_builders.CONFIG_NAMES) + [tfds_builders.ALL_SYNTHETIC] +
+    [n + pair_dataset.SUFFIX for n in tfds_builders.CONFIG_NAMES +
+     (tfds_builders.ALL_SYNTHETIC,)],
+    "Which dataset to build; <name>_pairs = <name> and its pair view.")
+_PAIRS = flags.DEFINE_boolean(
+    "pairs", False, "Also build the pair view gaitjax_pairs/<name>.")
+_NUM_TRAIN_PAIRS = flags.DEFINE_integer(
+    "num_train_pairs", None, "Pair view: size of the fixed balanced training "
+    "set (default 100000, paper II.E).")
+_PAIR_SEED = flags.DEFINE_integer(
+    "pair_seed", None, "Pair view: seed of the training draw (default 0 = "
+    "configs/default.py's seed, so data.pairs='tfds' trains on the very pairs "
+    "data.pairs='sample' would draw).")
 _DATA_DIR = flags.DEFINE_string("data_dir", "data",
                                 "TFDS data_dir to write (and later read).")
 _MANUAL_DIR = flags.DEFINE_string(
@@ -54,9 +73,25 @@ def main(argv):
     except ValueError:
       cli.fail(f"--synthetic_speeds={','.join(_SPEEDS.value)}: expected "
                f"numbers in m/s")
-  paths = tfds_builders.build(_DATASET.value, _DATA_DIR.value,
+  name = _DATASET.value
+  with_pairs = _PAIRS.value or name.endswith(pair_dataset.SUFFIX)
+  if name.endswith(pair_dataset.SUFFIX):
+    name = name[:-len(pair_dataset.SUFFIX)]
+  pair_overrides = {}
+  if _NUM_TRAIN_PAIRS.value is not None:
+    pair_overrides["num_train_pairs"] = _NUM_TRAIN_PAIRS.value
+  if _PAIR_SEED.value is not None:
+    pair_overrides["seed"] = _PAIR_SEED.value
+  if pair_overrides and not with_pairs:
+    cli.fail("--num_train_pairs/--pair_seed need --pairs or a *_pairs "
+             "dataset")
+  paths = tfds_builders.build(name, _DATA_DIR.value,
                               manual_dir=_MANUAL_DIR.value,
                               overwrite=_OVERWRITE.value, **overrides)
+  if with_pairs:
+    paths += [pair_dataset.build_pairs(path.parent.name, _DATA_DIR.value,
+                                       overwrite=_OVERWRITE.value,
+                                       **pair_overrides) for path in paths]
   for path in paths:
     print(f"{path}  ({tfds_builders.folder_size(path) / 1e6:.1f} MB)")
 

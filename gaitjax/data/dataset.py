@@ -18,6 +18,13 @@ from gaitjax.data.trial import Trial
 from gaitjax.errors import DataError
 
 
+def sort_order(subject, speed, origin) -> np.ndarray:
+  """[N] int64 indices that sort trials by (subject, speed, origin)."""
+  n = len(subject)
+  return np.asarray(sorted(range(n), key=lambda i: (
+      str(subject[i]), float(speed[i]), str(origin[i]))), dtype=np.int64)
+
+
 @dataclasses.dataclass(frozen=True, eq=False)
 class TrialSet:
   """Trials of one split, sorted by (subject, speed, origin).
@@ -85,9 +92,7 @@ class TrialSet:
     cohort = text(cohort, "able_bodied")
     paretic_side = text(paretic_side, "")
     origin = text(origin, "")
-    order = sorted(range(n), key=lambda i: (subject[i], float(speed[i]),
-                                            origin[i]))
-    order = np.asarray(order, dtype=np.int64)
+    order = sort_order(subject, speed, origin)
     subjects = tuple(sorted(set(subject.tolist())))
     lookup = {s: i for i, s in enumerate(subjects)}
     subject = subject[order]
@@ -149,6 +154,16 @@ def load_split(data_dir, dataset: str, split: str) -> TrialSet:
     DataError: not built, or the split is absent / empty (stroke datasets
       only have 'test').
   """
+  return load_split_indexed(data_dir, dataset, split)[0]
+
+
+def load_split_indexed(data_dir, dataset: str, split: str
+                       ) -> Tuple[TrialSet, np.ndarray]:
+  """load_split plus [N] int64: each trial's index in the TFDS data source.
+
+  ``tfds.data_source('gaitjax_gait/<dataset>', split=split)[index[i]]`` is
+  trial i of the TrialSet (the data source's order is TFDS's, not sorted).
+  """
   import tensorflow_datasets as tfds
   dataset = _dataset_name(dataset)
   if not tfds_builders.is_built(data_dir, dataset):
@@ -168,11 +183,13 @@ def load_split(data_dir, dataset: str, split: str) -> TrialSet:
     return [e[key].decode() if isinstance(e[key], bytes) else str(e[key])
             for e in examples]
 
-  return TrialSet.from_arrays(
-      np.stack([e["angles"] for e in examples]),
-      [e["speed"] for e in examples], text("subject"),
+  speed = [e["speed"] for e in examples]
+  subject, origin = text("subject"), text("origin")
+  ts = TrialSet.from_arrays(
+      np.stack([e["angles"] for e in examples]), speed, subject,
       cohort=text("cohort"), paretic_side=text("paretic_side"),
-      origin=text("origin"))
+      origin=origin)
+  return ts, sort_order(subject, np.asarray(speed, np.float32), origin)
 
 
 def read_build_info(data_dir, dataset: str) -> dict:

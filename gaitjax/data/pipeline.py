@@ -130,7 +130,9 @@ class PairSampler:
     template: reference.TemplateModel (needed unless data.reference is
       'source').
     data_cfg: config.data (reference, swap_sides_prob, num_train_pairs,
-      pair_fractions, near_threshold_mps, source_speeds, rate_hz).
+      pair_fractions, near_threshold_mps, source_speeds, rate_hz; pairs =
+      'tfds' reads the fixed training pairs from the gaitjax_pairs build of
+      data_dir/dataset instead of drawing them).
     batch_size: global batch size B.
     num_devices: D; batches come as [D, B/D, ...].
     seed: the only source of randomness.
@@ -165,7 +167,19 @@ class PairSampler:
         trials, self._pair_kwargs["near_threshold"],
         self._pair_kwargs["source_speeds"])
     self._pool = None
-    if self.num_train_pairs:
+    self.pairs_from = str(_cfg(data_cfg, "pairs", "sample"))
+    if self.pairs_from not in ("sample", "tfds"):
+      raise ConfigError(f"data.pairs={self.pairs_from!r}: expected 'sample' "
+                        f"(draw the training pairs here) or 'tfds' (read "
+                        f"them from the gaitjax_pairs dataset)")
+    if self.pairs_from == "tfds":
+      # The fixed training set stored by pair_dataset.py (the same draw as
+      # below for the same seed and balance; see there).
+      from gaitjax.data import pair_dataset
+      self._pool = pair_dataset.train_pool(data_cfg.data_dir,
+                                           data_cfg.dataset, trials)
+      self.num_train_pairs = len(self._pool)
+    elif self.num_train_pairs:
       self._pool = pairs_lib.draw_from_pools(
           self._pools, self._rng(_POOL_STREAM), self.num_train_pairs,
           self._pair_kwargs["fractions"])
@@ -176,6 +190,11 @@ class PairSampler:
 
   def _rng(self, *keys: int) -> np.random.Generator:
     return np.random.default_rng([self.seed, *keys])
+
+  @property
+  def pool(self) -> Optional[np.ndarray]:
+    """[num_train_pairs, 2] the fixed training pairs (None: drawn per step)."""
+    return self._pool
 
   @property
   def steps_per_epoch(self) -> float:
