@@ -4,6 +4,13 @@ r"""Trains a model (diffusion or a baseline) and checkpoints it.
       --config.data.data_dir=data
 
 Re-running the same command resumes from the workdir's latest checkpoint.
+
+Fine-tune another run's best checkpoint on your own data (parameters only:
+step 0, fresh optimiser; statistics and template from the new dataset)::
+
+  python launch/train.py --config=configs/cpu_small.py --workdir=runs/lab \
+      --config.data.dataset=folder --config.data.data_dir=data \
+      --config.train.init_from=runs/cpu
 """
 import os
 import sys

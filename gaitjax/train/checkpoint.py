@@ -148,7 +148,8 @@ class Checkpointer:
   def save(self, state: Any, *, step: int, val_loss: float,
            config: ml_collections.ConfigDict,
            stats: Mapping[str, Any], template: Optional[Mapping[str, Any]],
-           pipeline: Mapping[str, Any], dataset: str = "") -> bool:
+           pipeline: Mapping[str, Any], dataset: str = "",
+           extra_metadata: Optional[Mapping[str, Any]] = None) -> bool:
     """Saves one step (asynchronously); False if that step already exists.
 
     Args:
@@ -160,6 +161,8 @@ class Checkpointer:
       template: TemplateModel.to_dict() (or the model itself) or None.
       pipeline: the data pipeline's position, e.g. {'step': step}.
       dataset: training dataset name (metadata).
+      extra_metadata: more JSON-able entries for the metadata item (e.g.
+        {'init_from': provenance} of a fine-tuning run).
     """
     if self.read_only:
       raise CheckpointError(f"{self.directory} was opened read-only")
@@ -172,6 +175,7 @@ class Checkpointer:
                 "jax_version": jax.__version__, "dataset": dataset,
                 "step": int(step), METRIC: val_loss,
                 "saved_at": time.strftime("%Y-%m-%dT%H:%M:%S")}
+    metadata.update(_plain(dict(extra_metadata or {})))
     args = ocp.args.Composite(
         state=ocp.args.StandardSave(state),
         config=ocp.args.JsonSave(config_utils.config_to_dict(config)),
@@ -196,6 +200,29 @@ class Checkpointer:
     out = self._manager.restore(
         step, args=ocp.args.Composite(config=ocp.args.JsonRestore()))
     return dict(out.config)
+
+  def read_json_items(self, names: Iterable[str],
+                      step: Optional[int] = None) -> Dict[str, Any]:
+    """JSON items (e.g. 'stats', 'template') of ``step`` (default: the
+    newest readable step; older steps are tried if one fails to read).
+
+    Raises:
+      CheckpointError: no checkpoint, or none whose items read.
+    """
+    names = tuple(names)
+    steps = [int(step)] if step is not None else self.all_steps()[::-1]
+    if not steps:
+      raise CheckpointError(f"no checkpoint in {self.directory}")
+    reason = ""
+    for s in steps:
+      try:
+        out = self._manager.restore(s, args=ocp.args.Composite(
+            **{k: ocp.args.JsonRestore() for k in names}))
+        return {k: out[k] for k in names}
+      except _READ_ERRORS as e:
+        reason = _one_line(e)
+    raise CheckpointError(f"cannot read {', '.join(names)} from "
+                          f"{self.directory} ({reason})")
 
   def check_compatible(self, step: int, abstract_state: Any) -> None:
     """CheckpointError if the saved params' names/shapes differ.

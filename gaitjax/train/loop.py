@@ -7,10 +7,22 @@ batches are a pure function of (seed, step) (pipeline.PairSampler) and the
 step keys are fold_in(base, step), so a resumed run sees the same batches
 and noise as an uninterrupted one.
 
+Fine-tuning: with ``config.train.init_from=<workdir>`` a run that has no
+checkpoint of its own starts from the parameters of that run's best
+checkpoint (latest if none is ranked) -- not its optimiser state or step:
+step 0, a fresh optimiser, this run's learning-rate schedule. The parameter
+names and shapes must match this config's model. Once the run has saved a
+checkpoint, re-running it resumes from its own checkpoints and ignores
+init_from. Normalisation statistics and the template model come from this
+run's dataset (``train.init_from_stats='finetune'``, the default) or from
+the pretrained checkpoint (``'pretrained'``).
+
 Files in the workdir::
 
   config.json       the config (written at every start)
   metrics.jsonl     one JSON object per logged / evaluated step
+  init_from.json    fine-tuning only: the checkpoint the run started from
+                    (path, step, sha256 of its parameters)
   checkpoints/      see checkpoint.py (latest + best validation step)
 """
 import dataclasses
@@ -27,7 +39,8 @@ import numpy as np
 from absl import logging
 
 from gaitjax import config_utils
-from gaitjax.errors import CheckpointError, DataError, TrainingError
+from gaitjax.errors import (CheckpointError, ConfigError, DataError,
+                            TrainingError)
 from gaitjax.train import checkpoint as ckpt_lib
 from gaitjax.train import state as state_lib
 from gaitjax.train import step as step_lib
@@ -36,6 +49,8 @@ from gaitjax.train import tasks as tasks_lib
 Batch = Dict[str, Any]
 METRICS_FILE = "metrics.jsonl"
 CONFIG_FILE = "config.json"
+INIT_FROM_FILE = "init_from.json"
+INIT_FROM_STATS = ("finetune", "pretrained")
 # Independent key streams of config.seed.
 _INIT_STREAM, _TRAIN_STREAM, _EVAL_STREAM = 0, 1, 2
 # Host seeds of the data pipeline: config.seed on host 0.
@@ -70,11 +85,22 @@ def host_seed(config: ml_collections.ConfigDict) -> int:
 
 
 def load_train_data(config: ml_collections.ConfigDict,
-                    num_devices: int) -> TrainData:
+                    num_devices: int, *,
+                    stats: Optional[Mapping[str, Any]] = None,
+                    template: Any = None) -> TrainData:
   """Train/validation splits, stats and template of config.data.dataset.
 
   The global batch is split over hosts; each host's sampler yields its
   share as [num_devices, B / hosts / num_devices, ...].
+
+  Args:
+    config: the run's config.
+    num_devices: local devices (the sampler's leading axis).
+    stats: normalisation statistics to use instead of the dataset's
+      ({'able_bodied': NormStats, ...}; fine-tuning with
+      train.init_from_stats='pretrained').
+    template: a TemplateModel (or its dict) to use instead of fitting one
+      on the training split (same case).
   """
   # pylint: disable=g-import-not-at-top
   from gaitjax.data import dataset as dataset_lib
@@ -85,23 +111,31 @@ def load_train_data(config: ml_collections.ConfigDict,
   data_dir, name = data_cfg.data_dir, data_cfg.dataset
   train = dataset_lib.load_split(data_dir, name, "train")
   val = dataset_lib.load_split(data_dir, name, "validation")
-  stats = {"able_bodied": dataset_lib.load_stats(data_dir, name)}
-  eval_name = data_cfg.get("eval_dataset", "")
-  if eval_name and eval_name != name:
+  if stats is not None:
+    stats = dict(stats)
+  else:
+    stats = {"able_bodied": dataset_lib.load_stats(data_dir, name)}
+    eval_name = data_cfg.get("eval_dataset", "")
+    if eval_name and eval_name != name:
+      try:
+        stats["stroke"] = dataset_lib.load_stats(data_dir, eval_name)
+      except DataError as e:
+        logging.info("stroke statistics not saved with the checkpoints: %s",
+                     e)
+  if template is not None:
+    if not hasattr(template, "to_dict"):
+      template = reference.TemplateModel.from_dict(template)
+  else:
     try:
-      stats["stroke"] = dataset_lib.load_stats(data_dir, eval_name)
+      template = reference.TemplateModel.fit(train.x, train.speed,
+                                             rate_hz=float(data_cfg.rate_hz),
+                                             subject=train.subject)
     except DataError as e:
-      logging.info("stroke statistics not saved with the checkpoints: %s", e)
-  try:
-    template = reference.TemplateModel.fit(train.x, train.speed,
-                                           rate_hz=float(data_cfg.rate_hz),
-                                           subject=train.subject)
-  except DataError as e:
-    if data_cfg.reference != "source":
-      raise
-    logging.warning("no template model (%s); data.reference='source' does "
-                    "not need one", e)
-    template = None
+      if data_cfg.reference != "source":
+        raise
+      logging.warning("no template model (%s); data.reference='source' does"
+                      " not need one", e)
+      template = None
   host_batch = int(config.train.batch_size) // jax.process_count()
   sampler = pipeline.PairSampler(train, stats["able_bodied"], template,
                                  data_cfg, host_batch, num_devices,
@@ -244,10 +278,30 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str, *,
                        config_utils.config_to_json(config) + "\n")
 
   task = task or tasks_lib.get_task(config)
-  data = data or load_train_data(config, num_devices)
-  if not data.val_batches:
-    raise DataError("no validation batches: the validation split is empty")
+  ckpt = ckpt_lib.Checkpointer(workdir / ckpt_lib.CHECKPOINT_DIR)
+  try:
+    # Before any data is read: a bad init_from fails in seconds.
+    init_from = _prepare_init_from(config, task, ckpt)
+    if data is None:
+      data = load_train_data(
+          config, num_devices,
+          stats=init_from.stats if init_from is not None else None,
+          template=init_from.template if init_from is not None else None)
+    elif init_from is not None and init_from.stats is not None:
+      data = dataclasses.replace(data, stats=init_from.stats,
+                                 template=init_from.template)
+    if not data.val_batches:
+      raise DataError("no validation batches: the validation split is empty")
+    return _train(config, workdir, data, task, ckpt, init_from, t_start,
+                  devices, is_chief)
+  finally:
+    ckpt.close()
 
+
+def _train(config, workdir, data, task, ckpt, init_from, t_start, devices,
+           is_chief) -> Dict[str, float]:
+  """train_and_evaluate once the data and the checkpointer are there."""
+  num_devices = len(devices)
   root = jax.random.PRNGKey(int(config.seed))
   init_rng = jax.random.fold_in(root, _INIT_STREAM)
   train_rng = jax.random.fold_in(root, _TRAIN_STREAM)
@@ -257,12 +311,15 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str, *,
   batch_sharding = jax.sharding.NamedSharding(
       replicated.mesh, jax.sharding.PartitionSpec(step_lib.AXIS))
 
-  ckpt = ckpt_lib.Checkpointer(workdir / ckpt_lib.CHECKPOINT_DIR)
   writer = MetricsWriter(workdir, enabled=is_chief)
   prefetcher = None
   try:
-    state, start_step = _initial_state(config, task, example, init_rng, ckpt,
-                                       data, replicated)
+    state, start_step, provenance = _initial_state(
+        config, task, example, init_rng, ckpt, data, replicated, init_from)
+    if init_from is not None and init_from.params is not None and is_chief:
+      _atomic_write_text(workdir / INIT_FROM_FILE,
+                         json.dumps(provenance, indent=2, sort_keys=True)
+                         + "\n")
     writer.truncate_after(start_step)
     num_steps = int(config.train.num_steps)
     logging.info("model %s: %s parameters; %d device(s); steps %d -> %d",
@@ -286,7 +343,9 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str, *,
                        else {"step": step})
       ckpt.save(state, step=step, val_loss=val["val_loss"], config=config,
                 stats=data.stats, template=data.template,
-                pipeline=sampler_state, dataset=data.dataset)
+                pipeline=sampler_state, dataset=data.dataset,
+                extra_metadata=({"init_from": provenance} if provenance
+                                else None))
       logging.info("[%d] saved checkpoint %s (val_loss %.6g)", step,
                    ckpt.step_path(step), val["val_loss"])
 
@@ -357,17 +416,96 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str, *,
   finally:
     if prefetcher is not None:
       prefetcher.close()
-    ckpt.close()
 
 
-def _initial_state(config, task, example, init_rng, ckpt, data, replicated
-                   ) -> Tuple[Any, int]:
-  """A fresh state at step 0, or the latest readable checkpoint's."""
+@dataclasses.dataclass(frozen=True)
+class InitFrom:
+  """Where a fine-tuning run starts (config.train.init_from).
+
+  Attributes:
+    params: the pretrained parameters (None when the run resumes from its
+      own checkpoint instead).
+    record: provenance {'init_from', 'path', 'step', 'sha256', 'stats'}
+      (None when resuming: it is read back from the run's checkpoint).
+    stats, template: what to normalise with and the template model when
+      train.init_from_stats='pretrained'; None = this run's dataset's.
+  """
+  params: Any
+  record: Optional[Dict[str, Any]]
+  stats: Optional[Dict[str, Any]] = None
+  template: Optional[Dict[str, Any]] = None
+
+
+def _prepare_init_from(config: ml_collections.ConfigDict,
+                       task: tasks_lib.Task,
+                       ckpt: ckpt_lib.Checkpointer) -> Optional[InitFrom]:
+  """Reads config.train.init_from's parameters (fresh runs only).
+
+  Raises:
+    ConfigError: a bad train.init_from_stats.
+    CheckpointError: init_from missing, holding no readable checkpoint, or
+      parameters whose names/shapes differ from this config's model (one
+      line naming the first differing parameter).
+  """
+  source = str(config.train.get("init_from", "") or "")
+  if not source:
+    return None
+  mode = str(config.train.get("init_from_stats", "finetune"))
+  if mode not in INIT_FROM_STATS:
+    raise ConfigError(f"config.train.init_from_stats must be one of "
+                      f"{', '.join(INIT_FROM_STATS)}; got {mode!r}")
+  from gaitjax.data import normalize  # pylint: disable=g-import-not-at-top
+  if ckpt.latest_step() is not None:
+    logging.info("train.init_from=%s is not used: the run resumes from its "
+                 "own checkpoint", source)
+    if mode != "pretrained":
+      return InitFrom(params=None, record=None)
+    # The statistics the run was started with are saved in its checkpoints.
+    items = ckpt.read_json_items(("stats", "template"))
+    return InitFrom(params=None, record=None,
+                    stats={k: normalize.NormStats.from_dict(v)
+                           for k, v in items["stats"].items()},
+                    template=items["template"] or None)
+  try:
+    bundle = ckpt_lib.load_for_inference(source, "best", config=config)
+  except CheckpointError as e:
+    raise CheckpointError(f"config.train.init_from={source}: {e}") from None
+  record = {"init_from": source, "path": bundle.path,
+            "step": int(bundle.step), "sha256": bundle.checksum,
+            "stats": mode}
+  logging.info("fine-tuning from %s (step %d, params sha256 %s...); "
+               "normalisation statistics and template from the %s data",
+               bundle.path, bundle.step, bundle.checksum[:12],
+               "pretraining" if mode == "pretrained" else "fine-tuning")
+  if mode == "pretrained":
+    return InitFrom(params=bundle.params, record=record,
+                    stats=dict(bundle.stats), template=bundle.template)
+  return InitFrom(params=bundle.params, record=record)
+
+
+def _initial_state(config, task, example, init_rng, ckpt, data, replicated,
+                   init_from: Optional[InitFrom] = None
+                   ) -> Tuple[Any, int, Optional[Dict[str, Any]]]:
+  """A fresh state at step 0, or the latest readable checkpoint's.
+
+  Returns:
+    (state, step, init_from provenance or None).
+  """
   if ckpt.latest_step() is None:
+    pretrained = init_from.params if init_from is not None else None
+    if pretrained is not None:
+      # The pretrained parameters through create_train_state, so that
+      # whatever else the state holds (optimiser, ...) is built from them.
+      def create(rng, ex, params):
+        return state_lib.create_train_state(
+            rng, config,
+            dataclasses.replace(task, init_params=lambda r, e: params), ex)
+      init = jax.jit(create, out_shardings=replicated)
+      return init(init_rng, example, pretrained), 0, init_from.record
     # jit: an eager flax init dispatches op by op (seconds for a BiLSTM).
     init = jax.jit(lambda rng, ex: state_lib.create_train_state(
         rng, config, task, ex), out_shardings=replicated)
-    return init(init_rng, example), 0
+    return init(init_rng, example), 0, None
   abstract = ckpt_lib.abstract_train_state(config, task, example, replicated)
   restored = ckpt.restore(abstract)
   step = int(restored.state.step)
@@ -381,7 +519,7 @@ def _initial_state(config, task, example, init_rng, ckpt, data, replicated
                           f"{data_step} != train state step {step}")
   _warn_config_changes(restored.config, config)
   logging.info("resuming from %s (step %d)", restored.path, step)
-  return restored.state, step
+  return restored.state, step, restored.metadata.get("init_from")
 
 
 def _warn_config_changes(saved: Mapping[str, Any],
