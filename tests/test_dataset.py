@@ -220,3 +220,17 @@ def test_trialset_from_trials_and_select():
   np.testing.assert_array_equal(sub.x, ts.x[ts.subject == "ST02"])
   with pytest.raises(DataError):
     ts.select(np.zeros(len(ts), bool))
+
+
+def test_load_split_indexed_addresses_the_data_source(data_dir):
+  import tensorflow_datasets as tfds
+  ts, index = dataset.load_split_indexed(data_dir, "synthetic_able_bodied",
+                                         "train")
+  assert sorted(index.tolist()) == list(range(len(ts)))
+  source = tfds.data_source("gaitjax_gait/synthetic_able_bodied",
+                            data_dir=str(data_dir), split="train")
+  for i in range(len(ts)):
+    e = source[int(index[i])]
+    np.testing.assert_array_equal(e["angles"], ts.x[i])
+    assert e["subject"].decode() == ts.subject[i]
+    assert e["speed"] == ts.speed[i]
