@@ -195,3 +195,16 @@ def test_cli_builds_stroke_pairs_and_readme_example_runs(tmp_path):
   record = json.loads((pair_dataset.pairs_path(data, "synthetic_stroke") /
                        pair_dataset.BUILD_FILE).read_text())
   assert list(record["num_examples"]) == ["test"]
+
+
+def test_training_loop_reads_its_pairs_from_tfds(data_dir):
+  from conftest import tiny_config
+  from gaitjax.train import loop
+  config = tiny_config(data_dir)
+  config.data.dataset = AB
+  config.data.pairs = "tfds"
+  data = loop.load_train_data(config, num_devices=1)
+  train = dataset.load_split(data_dir, AB, "train")
+  np.testing.assert_array_equal(
+      data.sampler.pool, pair_dataset.train_pool(data_dir, AB, train))
+  assert data.sampler.num_train_pairs == NUM_TRAIN
