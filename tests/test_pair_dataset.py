@@ -162,6 +162,15 @@ def test_reuse_and_mismatch(data_dir):
     pair_dataset.build_pairs(AB, data_dir, bogus=1)
 
 
+def test_reuse_refuses_a_build_drawn_by_other_pairing_rules(data_dir,
+                                                            monkeypatch):
+  real = pair_dataset.draw_train_pairs
+  monkeypatch.setattr(pair_dataset, "draw_train_pairs",
+                      lambda ts, cfg: real(ts, cfg)[::-1])
+  with pytest.raises(DataError, match="pairing rules changed"):
+    pair_dataset.build_pairs(AB, data_dir, num_train_pairs=NUM_TRAIN)
+
+
 def test_errors_name_the_fix(tmp_path, data_dir):
   with pytest.raises(DataError, match="build_data.py --dataset=synthetic_st"):
     pair_dataset.build_pairs("synthetic_stroke", tmp_path)

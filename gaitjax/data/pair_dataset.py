@@ -192,6 +192,13 @@ def draw_train_pairs(ts, cfg) -> np.ndarray:
   return sampler.pool
 
 
+def draw_digest(ts, pool: np.ndarray) -> str:
+  """SHA-256 of a training draw as trial keys in draw order."""
+  keys = trial_keys(ts)
+  text = "\n".join(f"{keys[i]}>{keys[j]}" for i, j in pool.tolist())
+  return hashlib.sha256(text.encode()).hexdigest()
+
+
 def _pair_bytes(seq_len: int) -> int:
   return 2 * seq_len * constants.NUM_CHANNELS * 4
 
@@ -279,6 +286,7 @@ class GaitjaxPairs(tfds.core.GeneratorBasedBuilder):
         np.save(pathlib.Path(self.data_path) / DRAWS_FILE,
                 np.asarray(draws, np.int32).reshape(-1))
         record["num_train_draws"] = int(count.sum())
+        record["train_draw_sha256"] = draw_digest(ts, pool)
       else:
         pairs = pairs_lib.within_subject_pairs(ts)
         count = np.ones(len(pairs), np.int64)
@@ -404,7 +412,8 @@ def build_pairs(dataset: str, data_dir, overwrite: bool = False,
       have = read_record(data_dir, name)
       diff = sorted(k for k in wanted if have.get(k) != wanted[k])
       if not diff:
-        _check_fingerprint(have, _trial_splits(data_dir, name), path)
+        _check_current(have, _trial_splits(data_dir, name),
+                       builder.builder_config, path)
         logging.info("reusing the complete pair build in %s", path)
         return path
       raise DataError(f"{path} was built with different parameters or from "
@@ -432,12 +441,20 @@ def build_pairs(dataset: str, data_dir, overwrite: bool = False,
   return path
 
 
-def _check_fingerprint(record, trial_splits, path) -> None:
+def _check_current(record, trial_splits, cfg, path) -> None:
+  """DataError unless a reused build matches the trials and pairing rules."""
   have = record.get("trial_fingerprint", {})
   for split, (ts, _) in trial_splits.items():
     if have.get(split) != fingerprint(ts):
       raise DataError(f"{path}: built from other {split!r} trials than the "
                       f"current trial build; rebuild with --overwrite")
+  if "train" in trial_splits:  # pairs.py's rules may have changed since
+    ts = trial_splits["train"][0]
+    if record.get("train_draw_sha256") != draw_digest(
+        ts, draw_train_pairs(ts, cfg)):
+      raise DataError(f"{path}: its training pairs differ from what this "
+                      f"gaitjax draws with the same parameters (pairing "
+                      f"rules changed); rebuild with --overwrite")
 
 
 # ------------------------------------------------------------------ reading
@@ -499,10 +516,17 @@ def train_pool(data_dir, dataset: str, trials) -> np.ndarray:
   lookup = {k: i for i, k in enumerate(trial_keys(trials))}
   src = np.asarray([lookup[k] for k in split["src_key"]], np.int64)
   tgt = np.asarray([lookup[k] for k in split["tgt_key"]], np.int64)
-  draws = np.load(pairs_path(data_dir, dataset) / DRAWS_FILE)
+  path = pairs_path(data_dir, dataset)
+  draws = np.load(path / DRAWS_FILE)
   if not np.array_equal(np.bincount(draws, minlength=len(src)),
                         split["count"]):
-    raise DataError(f"{pairs_path(data_dir, dataset)}: {DRAWS_FILE} does "
-                    f"not match the train split's counts; rebuild with "
-                    f"--overwrite")
+    raise DataError(f"{path}: {DRAWS_FILE} does not match the train split's "
+                    f"counts; rebuild with --overwrite")
+  near = float(record["pairing"]["near_threshold_mps"])
+  if list(split["pair_category"]) != list(pairs_lib.pair_category(
+      trials.speed[src], trials.speed[tgt], near)):
+    raise DataError(f"{path}: stored pair categories differ from pairs.py's "
+                    f"current rules; rebuild with --overwrite")
+  logging.info("training pairs from %s: %d (%d distinct), pairing %s", path,
+               len(draws), len(src), record["pairing"])
   return np.stack([src[draws], tgt[draws]], axis=1)

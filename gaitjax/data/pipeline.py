@@ -19,7 +19,9 @@ only have ~10k distinct within-subject pairs, so the 100k pairs repeat
 pairs, as the paper's must have; what the budget fixes is the balance and
 the epoch length. ``num_train_pairs = 0`` draws fresh pairs every step from
 the same distribution instead. The pairs are index pairs held in memory
-(100k x 2 ints), never written to disk.
+(100k x 2 ints). ``data.pairs = "tfds"`` reads them instead from the
+gaitjax_pairs dataset (pair_dataset.py), which stores this very draw (same
+seed and balance: identical batches).
 """
 import queue
 import threading
