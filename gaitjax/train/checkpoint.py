@@ -485,6 +485,30 @@ def replicated_sharding(devices=None) -> jax.sharding.NamedSharding:
   return jax.sharding.NamedSharding(mesh, jax.sharding.PartitionSpec())
 
 
+def global_replicated(tree: Any) -> Any:
+  """Process-local replicated arrays -> global arrays over all devices.
+
+  With several processes, a pmapped step returns each process's copy of the
+  (identical) state on its local devices only; orbax's multi-process save
+  wants one global array, fully replicated over jax.devices(). A no-op in a
+  single process. No data moves: the local buffers are wrapped.
+  """
+  if jax.process_count() == 1:
+    return tree
+  mesh = jax.sharding.Mesh(np.array(jax.devices()), ("batch",),
+                           axis_types=(jax.sharding.AxisType.Auto,))
+  sharding = jax.sharding.NamedSharding(mesh, jax.sharding.PartitionSpec())
+
+  def wrap(x):
+    if not isinstance(x, jax.Array) or x.is_fully_replicated and \
+        not x.is_fully_addressable:
+      return x
+    shards = [s.data for s in x.addressable_shards]
+    return jax.make_array_from_single_device_arrays(x.shape, sharding,
+                                                    shards)
+  return jax.tree.map(wrap, tree)
+
+
 def abstract_train_state(config: ml_collections.ConfigDict,
                          task: tasks_lib.Task, example_batch: Mapping[str, Any],
                          sharding: Optional[jax.sharding.Sharding] = None

@@ -39,6 +39,7 @@ import numpy as np
 from absl import logging
 
 from gaitjax import config_utils
+from gaitjax import distributed
 from gaitjax.errors import (CheckpointError, ConfigError, DataError,
                             TrainingError)
 from gaitjax.train import checkpoint as ckpt_lib
@@ -53,8 +54,6 @@ INIT_FROM_FILE = "init_from.json"
 INIT_FROM_STATS = ("finetune", "pretrained")
 # Independent key streams of config.seed.
 _INIT_STREAM, _TRAIN_STREAM, _EVAL_STREAM = 0, 1, 2
-# Host seeds of the data pipeline: config.seed on host 0.
-_HOST_SEED_STRIDE = 10_007
 
 
 @dataclasses.dataclass
@@ -80,8 +79,39 @@ class TrainData:
 # ------------------------------------------------------------------- data
 
 
-def host_seed(config: ml_collections.ConfigDict) -> int:
-  return int(config.seed) + _HOST_SEED_STRIDE * jax.process_index()
+def host_rows() -> np.ndarray:
+  """This process's rows of a global [jax.device_count(), ...] batch.
+
+  The train step is pmapped over jax.devices(); a process feeds the rows of
+  its local devices, in the order of their global axis index.
+  """
+  order = {d.id: i for i, d in enumerate(jax.devices())}
+  return np.array([order[d.id] for d in jax.local_devices()], np.int64)
+
+
+class HostRows:
+  """The rows of a global-batch sampler that this process feeds.
+
+  Every process draws the same global batch [D_global, B/D_global, ...]
+  (the pipeline is a pure function of (seed, step)) and keeps its local
+  devices' rows, so N processes see exactly the batches one process with
+  all N x D devices would. Drawing the whole batch on every host costs
+  little at these batch sizes (16-64 pairs).
+  """
+
+  def __init__(self, sampler: Any, rows: np.ndarray):
+    self.sampler = sampler
+    self.rows = np.asarray(rows)
+
+  def batch(self, step: int) -> Batch:
+    return take_rows(self.sampler.batch(step), self.rows)
+
+  def __getattr__(self, name: str):  # state_dict, restore_step, ...
+    return getattr(self.sampler, name)
+
+
+def take_rows(batch: Mapping[str, Any], rows: np.ndarray) -> Batch:
+  return {k: np.asarray(v)[rows] for k, v in batch.items()}
 
 
 def load_train_data(config: ml_collections.ConfigDict,
@@ -90,8 +120,9 @@ def load_train_data(config: ml_collections.ConfigDict,
                     template: Any = None) -> TrainData:
   """Train/validation splits, stats and template of config.data.dataset.
 
-  The global batch is split over hosts; each host's sampler yields its
-  share as [num_devices, B / hosts / num_devices, ...].
+  The global batch B is split over all devices of all processes; this
+  process's sampler yields its devices' rows as [num_devices,
+  B / jax.device_count(), ...] (see HostRows).
 
   Args:
     config: the run's config.
@@ -136,16 +167,21 @@ def load_train_data(config: ml_collections.ConfigDict,
       logging.warning("no template model (%s); data.reference='source' does"
                       " not need one", e)
       template = None
-  host_batch = int(config.train.batch_size) // jax.process_count()
+  batch_size = int(config.train.batch_size)
+  global_devices = jax.device_count()
   sampler = pipeline.PairSampler(train, stats["able_bodied"], template,
-                                 data_cfg, host_batch, num_devices,
-                                 seed=host_seed(config))
+                                 data_cfg, batch_size, global_devices,
+                                 seed=int(config.seed))
   val_pairs = validation_pairs(pairs_lib.within_subject_pairs(val),
-                               int(config.train.num_val_batches) * host_batch,
+                               int(config.train.num_val_batches) * batch_size,
                                seed=int(config.seed))
   val_batches = list(pipeline.fixed_pairs_batches(
-      val, val_pairs, stats["able_bodied"], template, data_cfg, host_batch,
-      num_devices))
+      val, val_pairs, stats["able_bodied"], template, data_cfg, batch_size,
+      global_devices))
+  if jax.process_count() > 1 or global_devices != num_devices:
+    rows = host_rows()
+    sampler = HostRows(sampler, rows)
+    val_batches = [take_rows(b, rows) for b in val_batches]
   logging.info("data: %d train trials (%d subjects), %d validation trials "
                "(%d subjects), %d validation pairs in %d batches",
                len(train), train.num_subjects, len(val), val.num_subjects,
@@ -264,8 +300,9 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str, *,
     TrainingError: a non-finite loss (the last good checkpoint is kept).
   """
   t_start = time.monotonic()
-  if int(config.train.get("num_hosts", 1)) > 1:
-    jax.distributed.initialize()
+  # launch/train.py has already joined a multi-process run given by flags or
+  # the environment; num_hosts > 1 alone lets JAX detect the cluster.
+  distributed.initialize(auto=int(config.train.get("num_hosts", 1)) > 1)
   config_utils.validate_config(
       config, extra_model_names=tasks_lib.registered_names())
   devices = jax.local_devices()
@@ -322,12 +359,16 @@ def _train(config, workdir, data, task, ckpt, init_from, t_start, devices,
                          + "\n")
     writer.truncate_after(start_step)
     num_steps = int(config.train.num_steps)
-    logging.info("model %s: %s parameters; %d device(s); steps %d -> %d",
-                 task.name, f"{state_lib.param_count(state.params):,}",
-                 num_devices, start_step, num_steps)
+    logging.info("model %s: %s parameters; %d device(s) in %d process(es);"
+                 " steps %d -> %d", task.name,
+                 f"{state_lib.param_count(state.params):,}",
+                 jax.device_count(), jax.process_count(), start_step,
+                 num_steps)
 
-    p_train = step_lib.make_train_step(task, train_rng, devices)
-    p_eval = step_lib.make_eval_step(task, devices)
+    # Over every process's devices: gradients are averaged across processes.
+    step_devices = jax.devices() if jax.process_count() > 1 else devices
+    p_train = step_lib.make_train_step(task, train_rng, step_devices)
+    p_eval = step_lib.make_eval_step(task, step_devices)
     val_batches = [jax.device_put(_device_batch(b), batch_sharding)
                    for b in data.val_batches]
 
@@ -341,7 +382,10 @@ def _train(config, workdir, data, task, ckpt, init_from, t_start, devices,
       sampler_state = (data.sampler.state_dict(step)
                        if hasattr(data.sampler, "state_dict")
                        else {"step": step})
-      ckpt.save(state, step=step, val_loss=val["val_loss"], config=config,
+      # Every process calls save (orbax coordinates them; process 0 writes
+      # the replicated arrays and the JSON items).
+      ckpt.save(ckpt_lib.global_replicated(state), step=step,
+                val_loss=val["val_loss"], config=config,
                 stats=data.stats, template=data.template,
                 pipeline=sampler_state, dataset=data.dataset,
                 extra_metadata=({"init_from": provenance} if provenance
