@@ -116,3 +116,40 @@ def test_cohort_analyses_bundle():
   np.testing.assert_allclose(out["cadence_by_target"]["gen"],
                              [107.0, 113.0, 119.0])
   assert out["num_sources"]["mean"][2] == pytest.approx(1.0)
+
+
+def _cad_rec(v_tgt, abs_err, real=100.0):
+  return rec("S", 0.6, v_tgt, 1.0, cadence_abs_err=abs_err,
+             cadence_pct_err=100.0 * abs_err / real)
+
+
+def test_stroke_cadence_band_is_the_papers_and_both_are_reported():
+  # Targets 0.3 .. 1.2 plus an off-grid self-selected speed; errors grow
+  # at the slow speeds outside the paper's 0.5-1.2 m/s band.
+  recs = [_cad_rec(0.3, 20.0), _cad_rec(0.45, 12.0), _cad_rec(0.5, 4.0),
+          _cad_rec(0.6, 2.0), _cad_rec(0.9, 3.0), _cad_rec(np.float32(1.2),
+                                                           5.0),
+          _cad_rec(1.25, 9.0), _cad_rec(0.7, math.nan)]
+  assert analyses.STROKE_CADENCE_BAND_MPS == (0.5, 1.2)
+  band = analyses.cadence_errors(recs, analyses.STROKE_CADENCE_BAND_MPS)
+  # 0.5 and 1.2 (even as float32) are inside; 0.45, 1.25 outside; NaN out.
+  assert band["n"] == 4
+  assert band["cadence_mae"] == pytest.approx((4 + 2 + 3 + 5) / 4)
+  assert band["cadence_pct"] == pytest.approx((4 + 2 + 3 + 5) / 4)
+  everything = analyses.cadence_errors(recs)
+  assert everything["n"] == 7 and everything["band"] is None
+  assert everything["cadence_mae"] == pytest.approx(55 / 7)
+  out = analyses.cohort_analyses(
+      [dict(r, cadence_real=100.0, cadence_gen=101.0) for r in recs],
+      "stroke")
+  assert out["cadence_error"] == everything
+  assert out["cadence_error_band"] == band
+  able = analyses.cohort_analyses(
+      [dict(r, cadence_real=100.0, cadence_gen=101.0) for r in recs],
+      "able_bodied")
+  assert "cadence_error" in able and "cadence_error_band" not in able
+
+
+def test_cadence_band_with_no_pair_inside_is_nan():
+  out = analyses.cadence_errors([_cad_rec(0.3, 1.0)], (0.5, 1.2))
+  assert out["n"] == 0 and math.isnan(out["cadence_mae"])

@@ -10,6 +10,11 @@ speeds are binned to the nearest multiple of ``STROKE_BIN_MPS`` = 0.15 m/s, so
 the base speeds 0.3/0.6/0.9/1.2 are bin centres and e.g. 0.85 m/s lands in the
 0.9 bin and 0.70 m/s in the 0.75 bin (paper Fig. 5: "stroke velocities are
 binned"; the width is ours). Cells no pair falls into are NaN (white).
+
+Stroke cadence (paper III.A/IV.A): the model is trained on 0.5-1.85 m/s and
+the stroke cohort walks at 0.3-1.2 m/s, so the paper restricts the stroke
+cadence analysis to target speeds in STROKE_CADENCE_BAND_MPS = (0.5, 1.2).
+``cadence_errors`` reports both, all pairs and the band.
 """
 import dataclasses
 import itertools
@@ -23,6 +28,8 @@ from gaitjax.errors import DataError
 Record = Dict[str, Any]
 
 STROKE_BIN_MPS: float = 0.15
+# Target speeds (inclusive) of the paper's stroke cadence analysis.
+STROKE_CADENCE_BAND_MPS = (0.5, 1.2)
 DV_BIN_MPS: float = 0.1
 _ROUND = 6  # decimals that separate real speed differences from float noise
 
@@ -266,6 +273,31 @@ def cadence_by_target(records: Sequence[Record], *,
           "n": gen["n"]}
 
 
+def cadence_errors(records: Sequence[Record],
+                   band: Optional[Sequence[float]] = None
+                   ) -> Dict[str, float]:
+  """Mean cadence error over pairs, optionally only targets inside ``band``.
+
+  Args:
+    records: with v_tgt, cadence_abs_err (steps/min), cadence_pct_err (%).
+    band: (low, high) m/s, inclusive to 1 mm/s; None = all pairs.
+  Returns:
+    {'cadence_mae' (steps/min), 'cadence_pct' (%), 'n' (pairs with a
+    finite error), 'band' ([low, high] or None)}; NaN means when n = 0.
+  """
+  abs_err = _column(records, "cadence_abs_err") if records else np.zeros(0)
+  pct_err = _column(records, "cadence_pct_err") if records else np.zeros(0)
+  keep = np.isfinite(abs_err) & np.isfinite(pct_err)
+  if band is not None:
+    low, high = (float(b) for b in band)
+    v = np.round(_column(records, "v_tgt"), 3) if records else np.zeros(0)
+    keep &= (v >= round(low, 3)) & (v <= round(high, 3))
+  n = int(keep.sum())
+  return {"cadence_mae": float(abs_err[keep].mean()) if n else math.nan,
+          "cadence_pct": float(pct_err[keep].mean()) if n else math.nan,
+          "n": n, "band": None if band is None else [float(b) for b in band]}
+
+
 def cohort_analyses(records: Sequence[Record], cohort: str, *,
                     max_size: int = 4) -> Dict[str, Any]:
   """All analyses of one cohort's records, JSON-friendly."""
@@ -279,6 +311,12 @@ def cohort_analyses(records: Sequence[Record], cohort: str, *,
       "num_sources": num_sources_analysis(records, max_size=max_size),
       "cadence_by_target": cadence_by_target(records, bin_width=width),
   }
+  if all("cadence_abs_err" in r and "cadence_pct_err" in r for r in records):
+    out["cadence_error"] = cadence_errors(records)
+    if cohort == "stroke":
+      # Paper III.A: stroke cadence over target speeds 0.5-1.2 m/s only.
+      out["cadence_error_band"] = cadence_errors(records,
+                                                 STROKE_CADENCE_BAND_MPS)
   if has_rank:
     out["rank_heatmap"] = speed_pair_heatmap(records, "rank",
                                              bin_width=width).to_dict()
