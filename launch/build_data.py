@@ -10,8 +10,9 @@ Pair view (gaitjax_pairs/<name>: subject-split (source, target) pairs, see
 gaitjax/data/pair_dataset.py), built from the trial build (built first, or
 reused):
 
-  python launch/build_data.py --dataset=synthetic_able_bodied_pairs --data_dir=data
   python launch/build_data.py --dataset=all_synthetic --pairs --data_dir=data
+  python launch/build_data.py --dataset=folder_pairs --data_dir=data \
+      --manual_dir=my_trials/
 
 A complete build with the same parameters is reused; --overwrite rebuilds.
 --synthetic_subjects / --synthetic_speeds shrink the synthetic cohorts for

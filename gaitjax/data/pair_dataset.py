@@ -6,8 +6,8 @@ trains and evaluates on, built from a complete trial build in the same
 data_dir, so anyone can read them with ``tfds.data_source`` (no TensorFlow,
 no gaitjax needed to read):
 
-  python launch/build_data.py --dataset=synthetic_able_bodied_pairs --data_dir=data
-  # same as --dataset=synthetic_able_bodied --pairs (builds or reuses the trials)
+  python launch/build_data.py --dataset=synthetic_able_bodied_pairs \
+      --data_dir=data    # = --dataset=synthetic_able_bodied --pairs
 
   test = tfds.data_source("gaitjax_pairs/synthetic_able_bodied",
                           data_dir="data", split="test")
@@ -44,8 +44,8 @@ Storage of the training set (why it is not 100,000 examples): 100,000 pairs
 x 2 x [600, 6] float32 is 2.9 GB, but the 13 training subjects only have
 10,192 distinct within-subject pairs, so the draw repeats pairs. Each
 distinct drawn pair is stored once, with full arrays, and ``count`` says how
-often it was drawn (sum of counts = num_train_pairs): 0.29 GB for the
-synthetic cohort. The draw order is in ``train_draws.npy`` beside the data
+often it was drawn (sum of counts = num_train_pairs): 9,482 distinct pairs,
+0.25 GB for the synthetic cohort. The draw order is in ``train_draws.npy`` beside the data
 ([num_train_pairs] int32, index into the train split), so
 ``train_split[draws[k]]`` is the k-th drawn pair; sampling train examples
 with probability count / num_train_pairs gives the balanced distribution.
@@ -67,7 +67,7 @@ import pathlib
 import shutil
 import tempfile
 import time
-from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple
+from typing import Any, Dict, Iterator, List, Optional, Tuple
 
 from absl import logging
 import numpy as np
@@ -386,8 +386,8 @@ def build_pairs(dataset: str, data_dir, overwrite: bool = False,
   """
   name = trial_name(dataset)
   if name not in tfds_builders.CONFIG_NAMES:
-    raise ConfigError(f"--dataset={dataset}: pairs exist for "
-                      f"{', '.join(n + SUFFIX for n in tfds_builders.CONFIG_NAMES)}")
+    names = ", ".join(n + SUFFIX for n in tfds_builders.CONFIG_NAMES)
+    raise ConfigError(f"--dataset={dataset}: pairs exist for {names}")
   bad = sorted(set(overrides) - set(PAIR_FIELDS))
   if bad:
     raise ConfigError(f"unknown pair parameter(s) {bad}; allowed: "
