@@ -126,8 +126,11 @@ class Generator:
     self._warned_speeds = set()
     self.speed_range = self._training_speed_range()
     self._task = tasks.get_task(config)
+    # This process's devices only: under jax.distributed each process
+    # generates its own shard, without waiting for the others.
     self._predict = jax.pmap(self._task.predict_fn, axis_name="batch",
-                             in_axes=(None, 0, 0))
+                             in_axes=(None, 0, 0),
+                             devices=jax.local_devices())
 
   # ----------------------------------------------------------- properties
   @property

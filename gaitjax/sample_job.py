@@ -5,6 +5,14 @@ speed). Each finished request leaves three files, written atomically:
 ``<out>/<subject>/<subject>_<vsrc>_to_<vtgt>.{npz,csv,mot}``. A restarted
 job skips requests whose three files exist, so an interrupted job resumes.
 ``<out>/meta.json`` records the checkpoint, config, seed and sampler.
+
+Sharding: ``num_shards=N, shard_index=i`` generates the chunks (of
+``chunk_size`` requests, in request order) whose number is i modulo N. Each
+chunk's seed and batches are those of the unsharded job, so the union of the
+N shards' outputs equals the unsharded job's, array for array (on the same
+device count and batch size). Shards share one output folder; the first to
+start writes meta.json (once, never rewritten) and every later start checks
+that it describes the same job.
 """
 import dataclasses
 import datetime
@@ -12,6 +20,7 @@ import json
 import logging
 import os
 import time
+import uuid
 from typing import Dict, List, Optional, Sequence
 
 import numpy as np
@@ -20,7 +29,13 @@ import gaitjax
 from gaitjax import cli
 from gaitjax import constants
 from gaitjax import io as gio
-from gaitjax.errors import DataError
+from gaitjax.errors import ConfigError, DataError
+
+META_FILE = "meta.json"
+# meta.json fields that must agree for a restarted or other shard to write
+# into the same folder (with their value in files that predate the field).
+_SAME_JOB = (("checkpoint", None), ("seed", None), ("sampler", None),
+             ("num_requests", None), ("chunk_size", 64), ("input", None))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -75,12 +90,51 @@ def _check_writable(out_dir: str) -> None:
                     ) from None
 
 
+def check_shard(num_shards: int, shard_index: int) -> None:
+  if int(num_shards) < 1:
+    raise ConfigError(f"--num_shards={num_shards}: expected >= 1")
+  if not 0 <= int(shard_index) < int(num_shards):
+    raise ConfigError(f"--shard_index={shard_index}: expected 0.."
+                      f"{int(num_shards) - 1} with --num_shards={num_shards}")
+
+
+def shard_chunks(num_requests: int, chunk_size: int, num_shards: int = 1,
+                 shard_index: int = 0) -> List[int]:
+  """Start rows of the chunks shard ``shard_index`` of ``num_shards`` runs."""
+  check_shard(num_shards, shard_index)
+  if int(chunk_size) < 1:
+    raise ConfigError(f"--chunk_size={chunk_size}: expected >= 1")
+  starts = range(0, int(num_requests), int(chunk_size))
+  return [c for j, c in enumerate(starts)
+          if j % int(num_shards) == int(shard_index)]
+
+
 def run_job(generator, requests: List[Request], out_dir: str, *,
             num_samples: int = 1, seed: int = 0, chunk_size: int = 64,
-            meta_extra: Optional[dict] = None) -> dict:
-  """Generates every request not already on disk; returns a summary."""
+            meta_extra: Optional[dict] = None, num_shards: int = 1,
+            shard_index: int = 0) -> dict:
+  """Generates every request (of this shard) not already on disk.
+
+  Args:
+    generator: a generate.Generator.
+    requests: the whole job's requests (every shard gets the same list).
+    out_dir: output folder (shared by all shards).
+    num_samples: K samples per request (mean and SD written).
+    seed: the job's seed; chunk c (first row) uses seed + c.
+    chunk_size: requests per generate call.
+    meta_extra: more meta.json entries (e.g. the input).
+    num_shards, shard_index: run only chunks j with j % num_shards ==
+      shard_index.
+  Returns:
+    {'written', 'skipped', 'out_dir'} for this shard's requests (plus
+    'shard': 'i/N' when sharded).
+  Raises:
+    DataError: no requests, an unwritable folder, or a folder holding
+      another job's meta.json.
+  """
   if not requests:
     raise DataError("nothing to generate: the input selected no trials/pairs")
+  chunks = shard_chunks(len(requests), chunk_size, num_shards, shard_index)
   _check_writable(out_dir)
   v_tgt = np.array([r.v_tgt for r in requests])
   extrapolated = generator.check_speeds(v_tgt)
@@ -100,20 +154,23 @@ def run_job(generator, requests: List[Request], out_dir: str, *,
       "extrapolated_targets": sorted(set(np.round(v_tgt[extrapolated], 3)
                                          .tolist())),
       "num_requests": len(requests),
+      "chunk_size": int(chunk_size),
   }
   meta.update(meta_extra or {})
-  gio.atomic_write_json(os.path.join(out_dir, "meta.json"),
-                        json.loads(json.dumps(meta, default=_jsonable)))
-  todo = [r for r in requests if not _is_done(_outputs(out_dir, r))]
-  skipped = len(requests) - len(todo)
+  _write_meta_once(out_dir, json.loads(json.dumps(meta, default=_jsonable)))
+  mine = [r for c in chunks for r in requests[c:c + chunk_size]]
+  todo = [r for r in mine if not _is_done(_outputs(out_dir, r))]
+  skipped = len(mine) - len(todo)
+  shard = f" (shard {shard_index} of {num_shards})" if num_shards > 1 else ""
   if skipped:
-    logging.info("resuming: %d of %d outputs already written", skipped,
-                 len(requests))
+    logging.info("resuming%s: %d of %d outputs already written", shard,
+                 skipped, len(mine))
   start = time.time()
   done = 0
   # Chunks (and so seeds and noise) follow the full request list, not what
-  # is left: a resumed job writes what an uninterrupted one would have.
-  for c in range(0, len(requests), chunk_size):
+  # is left or the shard: a resumed or sharded job writes what an
+  # uninterrupted unsharded one would have.
+  for c in chunks:
     chunk = requests[c:c + chunk_size]
     missing = [not _is_done(_outputs(out_dir, r)) for r in chunk]
     if not any(missing):
@@ -133,9 +190,41 @@ def run_job(generator, requests: List[Request], out_dir: str, *,
     done += sum(missing)
     elapsed = time.time() - start
     eta = elapsed / done * (len(todo) - done)
-    logging.info("generated %d/%d (%.1f/s, ETA %.0f s)", done + skipped,
-                 len(requests), done / max(elapsed, 1e-9), eta)
-  return {"written": len(todo), "skipped": skipped, "out_dir": out_dir}
+    logging.info("generated %d/%d%s (%.1f/s, ETA %.0f s)", done + skipped,
+                 len(mine), shard, done / max(elapsed, 1e-9), eta)
+  summary = {"written": len(todo), "skipped": skipped, "out_dir": out_dir}
+  if num_shards > 1:
+    summary["shard"] = f"{shard_index}/{num_shards}"
+  return summary
+
+
+def _write_meta_once(out_dir: str, meta: dict) -> None:
+  """meta.json if absent (first writer wins, atomically); else checks that
+  the one there describes the same job."""
+  path = os.path.join(out_dir, META_FILE)
+  if not os.path.exists(path):
+    tmp = os.path.join(out_dir, f".{META_FILE}.{uuid.uuid4().hex}.tmp")
+    try:
+      gio.atomic_write_json(tmp, meta)
+      try:
+        os.link(tmp, path)  # fails if another shard got there first
+        return
+      except FileExistsError:
+        pass
+    finally:
+      if os.path.exists(tmp):
+        os.remove(tmp)
+  try:
+    with open(path) as f:
+      have = json.load(f)
+  except (OSError, ValueError) as e:
+    raise DataError(f"{path}: unreadable ({e}); remove it or use another "
+                    f"--output_dir") from None
+  for key, default in _SAME_JOB:
+    if have.get(key, default) != meta.get(key, default):
+      raise DataError(f"{out_dir} holds the outputs of another job ({key} "
+                      f"differs from its {META_FILE}); use another "
+                      f"--output_dir")
 
 
 def _write_outputs(out_dir: str, req: Request, mean: np.ndarray,
@@ -172,6 +261,7 @@ def main_from_flags(flags) -> dict:
     raise DataError("give exactly one input: --dataset, --folder or --trial"
                     f" (got {', '.join('--' + m for m in modes) or 'none'})")
   target_speeds = cli.parse_speeds(flags.target_speeds, "target_speeds")
+  num_shards, shard_index = shard_from_flags(flags)
   _check_writable(flags.output_dir)
   which = int(flags.which) if str(flags.which).isdigit() else flags.which
   generator = Generator(flags.checkpoint, which, num_steps=flags.num_steps,
@@ -202,7 +292,28 @@ def main_from_flags(flags) -> dict:
                         float(flags.source_speed), v) for v in target_speeds]
   summary = run_job(generator, requests, flags.output_dir,
                     num_samples=flags.num_samples, seed=flags.seed,
-                    meta_extra={"input": {mode: getattr(flags, mode)}})
-  logging.info("wrote %d, skipped %d (already done) in %s",
-               summary["written"], summary["skipped"], flags.output_dir)
+                    chunk_size=int(getattr(flags, "chunk_size", 64) or 64),
+                    meta_extra={"input": {mode: getattr(flags, mode)}},
+                    num_shards=num_shards, shard_index=shard_index)
+  logging.info("wrote %d, skipped %d (already done) in %s%s",
+               summary["written"], summary["skipped"], flags.output_dir,
+               f" (shard {shard_index} of {num_shards})"
+               if num_shards > 1 else "")
   return summary
+
+
+def shard_from_flags(flags) -> tuple:
+  """(num_shards, shard_index): the flags, else the multi-process run's
+  jax.process_count() / process_index(), else (1, 0)."""
+  num_shards = getattr(flags, "num_shards", None)
+  shard_index = getattr(flags, "shard_index", None)
+  if num_shards is None and shard_index is None:
+    from gaitjax import distributed  # pylint: disable=g-import-not-at-top
+    if distributed.is_initialized():
+      import jax  # pylint: disable=g-import-not-at-top
+      return jax.process_count(), jax.process_index()
+    return 1, 0
+  if num_shards is None or shard_index is None:
+    raise ConfigError("give both --num_shards and --shard_index (or neither)")
+  check_shard(num_shards, shard_index)
+  return int(num_shards), int(shard_index)

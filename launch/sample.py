@@ -9,6 +9,16 @@ r"""Batch generation from a trained checkpoint.
   # one trial file
   python launch/sample.py --checkpoint=runs/cpu --output_dir=out/p01 \
       --trial=p01_0.8.csv --source_speed=0.8 --target_speeds=0.6,1.0,1.4
+
+Split a job over N workers (e.g. a SLURM array job; all write to the same
+--output_dir, and their union equals the unsharded job's outputs)::
+
+  python launch/sample.py ... --num_shards=$SLURM_ARRAY_TASK_COUNT \
+      --shard_index=$SLURM_ARRAY_TASK_ID
+
+Under jax.distributed (--coordinator_address/--num_processes/--process_id,
+see gaitjax/distributed.py) the shards default to the processes. A rerun of
+a shard skips the requests it finished.
 """
 import os
 import sys
@@ -20,6 +30,7 @@ if __name__ == "__main__":  # run as a script: make `gaitjax` importable
 from absl import flags  # noqa: E402
 
 from gaitjax import cli  # noqa: E402
+from gaitjax import distributed  # noqa: E402
 
 FLAGS = flags.FLAGS
 flags.DEFINE_string("checkpoint", None, "Training workdir or checkpoint dir.")
@@ -42,10 +53,22 @@ flags.DEFINE_integer("batch_size", None, "Rows per device call.")
 flags.DEFINE_integer("seed", 0, "PRNG seed.")
 flags.DEFINE_bool("allow_extrapolation", False,
                   "Accept target speeds outside the training range.")
+flags.DEFINE_integer("chunk_size", 64,
+                     "Requests per generation call; the unit a job is "
+                     "sharded in (seeds follow chunks: keep it fixed for a "
+                     "job).")
+flags.DEFINE_integer("num_shards", None,
+                     "Split the job into this many shards (default: the "
+                     "number of processes under jax.distributed, else 1).")
+flags.DEFINE_integer("shard_index", None,
+                     "Which shard this worker runs, 0..num_shards-1 "
+                     "(default: the process index under jax.distributed).")
+distributed.define_flags()
 
 
 def main(argv):
   del argv
+  distributed.initialize_from_flags()  # before anything touches JAX
   from gaitjax import sample_job
   sample_job.main_from_flags(FLAGS)
 

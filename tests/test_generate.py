@@ -140,3 +140,66 @@ def test_sample_cli_one_line_errors(tiny_checkpoint, tmp_path):
     assert last.startswith("error: ")
     assert "Traceback" not in proc.stderr
     assert re.search(match, last), last
+
+
+def _npz_arrays(out):
+  """{relative .npz path: {name: array}} of a job's output folder."""
+  found = {}
+  for root, _, files in os.walk(out):
+    for f in files:
+      if f.endswith(".npz"):
+        path = os.path.join(root, f)
+        with np.load(path, allow_pickle=False) as npz:
+          found[os.path.relpath(path, out)] = {k: npz[k] for k in npz.files}
+  return found
+
+
+def test_sharded_job_union_equals_unsharded(generator, test_set, tmp_path):
+  reqs = sample_job.requests_from_trialset(test_set.select(
+      test_set.subject == test_set.subject[0]), target_speeds=(0.8, 1.1))[:5]
+  whole = str(tmp_path / "whole")
+  sample_job.run_job(generator, reqs, whole, seed=3, chunk_size=2)
+  shards = str(tmp_path / "shards")
+  summaries = [sample_job.run_job(generator, reqs, shards, seed=3,
+                                  chunk_size=2, num_shards=2, shard_index=i)
+               for i in (1, 0)]
+  # Chunks 0, 2 (rows 0-1, 4) -> shard 0; chunk 1 (rows 2-3) -> shard 1.
+  assert [s["written"] for s in summaries] == [2, 3]
+  assert summaries[0]["shard"] == "1/2"
+  a, b = _npz_arrays(whole), _npz_arrays(shards)
+  assert sorted(a) == sorted(b) and len(a) == 5
+  for name in a:
+    for key in a[name]:
+      np.testing.assert_array_equal(a[name][key], b[name][key])
+      assert a[name][key].tobytes() == b[name][key].tobytes()
+  # meta.json: written once (by the first shard), not per shard.
+  meta_path = os.path.join(shards, "meta.json")
+  meta = open(meta_path).read()
+  assert json.loads(meta)["num_requests"] == 5
+  assert [f for f in os.listdir(shards) if f.endswith(".tmp")] == []
+  # A rerun of a shard skips what it finished and keeps meta.json.
+  again = sample_job.run_job(generator, reqs, shards, seed=3, chunk_size=2,
+                             num_shards=2, shard_index=1)
+  assert again["written"] == 0 and again["skipped"] == 2
+  assert open(meta_path).read() == meta
+  # Another job (another seed) in the same folder is refused.
+  with pytest.raises(DataError, match="another job"):
+    sample_job.run_job(generator, reqs, shards, seed=4, chunk_size=2,
+                       num_shards=2, shard_index=0)
+
+
+def test_shard_flags_are_checked():
+  assert sample_job.shard_chunks(10, 3, 2, 1) == [3, 9]
+  assert sample_job.shard_chunks(10, 3) == [0, 3, 6, 9]
+  from gaitjax.errors import ConfigError
+  with pytest.raises(ConfigError, match="shard_index=2"):
+    sample_job.shard_chunks(10, 3, 2, 2)
+  with pytest.raises(ConfigError, match="num_shards=0"):
+    sample_job.shard_chunks(10, 3, 0, 0)
+
+  class Flags:
+    num_shards, shard_index = 2, None
+  with pytest.raises(ConfigError, match="both"):
+    sample_job.shard_from_flags(Flags)
+  Flags.num_shards = None
+  assert sample_job.shard_from_flags(Flags) == (1, 0)
