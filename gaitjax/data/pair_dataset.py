@@ -45,8 +45,8 @@ x 2 x [600, 6] float32 is 2.9 GB, but the 13 training subjects only have
 10,192 distinct within-subject pairs, so the draw repeats pairs. Each
 distinct drawn pair is stored once, with full arrays, and ``count`` says how
 often it was drawn (sum of counts = num_train_pairs): 9,482 distinct pairs,
-0.25 GB for the synthetic cohort. The draw order is in ``train_draws.npy`` beside the data
-([num_train_pairs] int32, index into the train split), so
+0.25 GB for the synthetic cohort. The draw order is in ``train_draws.npy``
+beside the data ([num_train_pairs] int32, index into the train split), so
 ``train_split[draws[k]]`` is the k-th drawn pair; sampling train examples
 with probability count / num_train_pairs gives the balanced distribution.
 A build whose distinct training pairs would exceed ``max_train_bytes``
