@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from configs import default
+from gaitjax.data import pairs
 from gaitjax.diffusion import losses
 from gaitjax.diffusion import schedule as sched
 from gaitjax.errors import ConfigError
@@ -137,9 +138,12 @@ def tiny():
   return model, params, batch
 
 
-def _loss_fn(model, batch, prediction, residual):
-  schedule = sched.make_schedule("cosine", 1000)
-  cfg = losses.LossConfig.from_config(default.get_config().loss)
+def _loss_fn(model, batch, prediction, residual, **loss_overrides):
+  config = default.get_config()
+  schedule = sched.schedule_from_config(config.diffusion)   # linear
+  cfg = losses.LossConfig.from_config(config.loss)
+  if loss_overrides:
+    cfg = losses.LossConfig(**{**cfg.__dict__, **loss_overrides})
   return lambda p, rng: losses.diffusion_loss(
       p, model, schedule, batch, rng, loss_cfg=cfg, prediction=prediction,
       residual=residual, train=True)
@@ -178,3 +182,48 @@ def test_diffusion_loss_v_prediction_without_residual(tiny):
   loss, metrics = jax.jit(_loss_fn(model, batch, "v", False))(
       params, jax.random.key(2))
   _check_metrics(loss, metrics)
+
+
+def test_identity_term_is_strict_at_exactly_0_1_mps_like_the_pairs():
+  # Float32 speeds of the 0.05 m/s grid: 52 ordered pairs are nominally
+  # exactly 0.1 m/s apart; in float32 16 of them differ by a hair less than
+  # 0.1 (e.g. 0.65 - 0.55 = 0.099999964), which the old `|dv| < 0.1` test in
+  # the loss counted as near-identity while pairs.py called them cross.
+  grid = np.round(np.arange(0.5, 1.851, 0.05), 2).astype(np.float32)
+  v_src, v_tgt = (a.ravel() for a in np.meshgrid(grid, grid))
+  nominal = np.round(np.abs(v_tgt.astype(np.float64) - v_src), 2)
+  at_threshold = nominal == 0.1
+  assert at_threshold.sum() == 52
+  assert (np.abs(v_tgt - v_src) < np.float32(0.1))[at_threshold].sum() == 16
+  near = np.asarray(pairs.is_near_or_identity(
+      jnp.asarray(v_src), jnp.asarray(v_tgt), 0.1, xp=jnp))
+  assert not near[at_threshold].any()
+  # One rule in both places: the loss's mask == the pair categories.
+  cats = pairs.pair_category(v_src, v_tgt, near=0.1)
+  np.testing.assert_array_equal(near, cats != pairs.CROSS)
+  assert set(cats[at_threshold]) == {pairs.CROSS}
+  # And the loss itself: a pair 0.1 apart contributes nothing.
+  r0_hat = jnp.ones((2, T, F))
+  v_s = jnp.asarray([0.55, 0.5], jnp.float32)
+  v_t = jnp.asarray([0.65, 0.55], jnp.float32)
+  assert float(v_t[0] - v_s[0]) < 0.1                 # the float32 trap
+  assert float(identity_preservation(
+      r0_hat * jnp.array([3.0, 1.0])[:, None, None], v_s, v_t)) == 1.0
+
+
+def test_default_loss_is_eq7_unweighted_and_alpha2_is_the_variant(tiny):
+  from configs.variants import x0_weighting
+  assert losses.LossConfig().x0_weighting == "none"
+  assert losses.LossConfig.from_config(
+      default.get_config().loss).x0_weighting == "none"
+  assert losses.LossConfig.from_config(
+      x0_weighting.get_config().loss).x0_weighting == "alpha2"
+  model, params, batch = tiny
+  rng = jax.random.key(3)
+  _, plain = jax.jit(_loss_fn(model, batch, "eps", True))(params, rng)
+  _, weighted = jax.jit(_loss_fn(model, batch, "eps", True,
+                                 x0_weighting="alpha2"))(params, rng)
+  # Same t, eps, prediction; alpha_t^2 <= 1 only shrinks those terms.
+  assert float(plain["noise"]) == float(weighted["noise"])
+  assert float(weighted["residual"]) < float(plain["residual"])
+  assert float(plain["x0_mse"]) == float(weighted["x0_mse"])

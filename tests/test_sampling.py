@@ -24,6 +24,31 @@ def test_timesteps_evenly_spaced_descending():
                                 np.arange(9, -1, -1))
 
 
+def test_trailing_spacing_starts_at_the_last_step():
+  ts = sampling.ddim_timesteps(1000, 100, "trailing")
+  assert len(ts) == 100 and ts[0] == 999 and ts[-1] == 9
+  assert np.all(np.diff(ts) == -10)
+  ts = sampling.ddim_timesteps(1000, 7, "trailing")
+  assert ts[0] == 999 and len(np.unique(ts)) == 7 and np.all(np.diff(ts) < 0)
+  np.testing.assert_array_equal(sampling.ddim_timesteps(10, 10, "trailing"),
+                                sampling.ddim_timesteps(10, 10, "leading"))
+  with pytest.raises(ConfigError, match="timestep_spacing"):
+    sampling.ddim_timesteps(1000, 10, "middle")
+
+
+def test_default_config_samples_from_t_999_and_cpu_small_from_980():
+  from configs import cpu_small, default
+  from configs.variants import cosine_schedule
+  for get, first in ((default.get_config, 999),
+                     (cosine_schedule.get_config, 990),
+                     (cpu_small.get_config, 980)):
+    c = get()
+    ts = sampling.ddim_timesteps(c.diffusion.num_timesteps,
+                                 c.sampling.num_steps,
+                                 c.sampling.timestep_spacing)
+    assert ts[0] == first, (get, ts[:3])
+
+
 def _coefficients(num_steps):
   ts = sampling.ddim_timesteps(1000, num_steps)
   a = np.asarray(SCHEDULE.alphas, np.float64)

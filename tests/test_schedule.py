@@ -68,3 +68,20 @@ def test_conversions_invert_each_other():
     np.testing.assert_allclose(eps_hat, eps, **tol)
   # The targets really differ (the loop above cannot pass by accident).
   assert not np.allclose(sched.target_for(x0, eps, alpha, sigma, "v"), eps)
+
+
+def test_linear_is_the_default_and_the_docstring_numbers_hold():
+  assert sched.SCHEDULES[0] == "linear"
+  lin = np.asarray(sched.make_schedule().alphas, np.float64)
+  cos = np.asarray(sched.make_schedule("cosine").alphas, np.float64)
+  np.testing.assert_array_equal(lin, np.asarray(
+      sched.make_schedule("linear", 1000).alphas))
+  # Linear: alpha_bar < 1e-3 from t = 825 on (the last 17.5 %, not ~30 %).
+  first = int(np.argmax(lin ** 2 < 1e-3))
+  assert first == 825 and np.all(lin[first:] ** 2 < 1e-3)
+  assert lin[999] == pytest.approx(6.35e-3, rel=1e-2)
+  # Cosine: only the last 2.1 %, but alpha = 4.9e-5 at t = 999, and
+  # sigma/alpha ~ 70 at t = 990 (the f32-head argument in denoiser.py).
+  assert int(np.argmax(cos ** 2 < 1e-3)) == 979
+  assert cos[999] == pytest.approx(4.93e-5, rel=1e-2)
+  assert math.sqrt(1 - cos[990] ** 2) / cos[990] == pytest.approx(71, abs=1)

@@ -3,14 +3,20 @@
 A pair is two trial indices ``(src, tgt)`` of one TrialSet, always of the
 same subject. Three categories by speed difference (paper II.D.3):
 identity (|dv| = 0), near (0 < |dv| < 0.1 m/s) and cross (|dv| >= 0.1).
-Speed differences are compared after rounding to 1 mm/s, so float32 speeds
-of a 0.05 m/s grid put |dv| = 0.1 in 'cross' on every machine.
+Speed differences are compared in whole mm/s (``speed_difference_mm``:
+|dv| rounded to 1 mm/s, thresholds too), so float32 speeds of a 0.05 m/s
+grid put |dv| = 0.1 in 'cross' on every machine: the paper's test is
+strict (|dv| < 0.1 m/s, II.D.3). The identity loss term (diffusion/
+losses.py) uses the same function, so a pair gets that term exactly when
+it is 'identity' or 'near' here.
 
 Validation and test use every within-subject pair (``within_subject_pairs``).
 Training draws pairs from a balanced distribution
 (``sample_training_pairs``): a third identity, a third near, a third
 cross-speed, the cross-speed ones uniform over |dv| bins so large speed
-changes are as common as small ones. How the paper's "up to 100,000 balanced
+changes are as common as small ones. That balance is [ours]: the paper says
+only that training pairs "randomly sample across identity/same-speed pairs
+and cross-speed pairs" (II.C). How the paper's "up to 100,000 balanced
 pairs" budget is spent is pipeline.PairSampler's business (see there).
 """
 from typing import Optional, Sequence, Tuple, Union
@@ -28,17 +34,44 @@ SOURCE_SPEED_TOLERANCE_MPS = 0.026
 DV_BIN_WIDTH_MPS = 0.1
 
 
+SPEED_RESOLUTION_MPS = 1e-3   # speeds closer than 1 mm/s are one speed
+
+
+def speed_difference_mm(v_src, v_tgt, xp=np):
+  """|v_tgt - v_src| in whole mm/s (float array of integers).
+
+  ``xp`` is numpy (pairs, evaluation) or jax.numpy (the loss, traced): one
+  rounding rule everywhere. float32 speeds differ from their decimal value
+  by < 1e-7 m/s, far from the 0.5 mm/s where rounding could flip.
+  """
+  dv = xp.abs(xp.asarray(v_tgt) - xp.asarray(v_src))
+  return xp.round(dv / SPEED_RESOLUTION_MPS)
+
+
+def threshold_mm(threshold_mps: float) -> int:
+  """A |dv| threshold in whole mm/s (compare with speed_difference_mm)."""
+  return int(round(float(threshold_mps) / SPEED_RESOLUTION_MPS))
+
+
+def is_near_or_identity(v_src, v_tgt, threshold_mps: float = 0.1, xp=np):
+  """|dv| < threshold (strict), in whole mm/s: identity and near pairs."""
+  return speed_difference_mm(v_src, v_tgt, xp) < threshold_mm(threshold_mps)
+
+
 def speed_difference(v_src, v_tgt) -> np.ndarray:
-  """|v_tgt - v_src| rounded to 1 mm/s (see the module docstring)."""
-  return np.round(np.abs(np.asarray(v_tgt, np.float64)
-                         - np.asarray(v_src, np.float64)), 3)
+  """|v_tgt - v_src| rounded to 1 mm/s, in m/s (see the module docstring)."""
+  v_src = np.asarray(v_src, np.float64)
+  v_tgt = np.asarray(v_tgt, np.float64)
+  return speed_difference_mm(v_src, v_tgt) * SPEED_RESOLUTION_MPS
 
 
 def pair_category(v_src, v_tgt, near: float = 0.1
                   ) -> Union[str, np.ndarray]:
   """'identity' | 'near' | 'cross' for scalars, or a str array for arrays."""
-  dv = speed_difference(v_src, v_tgt)
-  cat = np.where(dv == 0, IDENTITY, np.where(dv < near, NEAR, CROSS))
+  mm = speed_difference_mm(np.asarray(v_src, np.float64),
+                           np.asarray(v_tgt, np.float64))
+  cat = np.where(mm == 0, IDENTITY,
+                 np.where(mm < threshold_mm(near), NEAR, CROSS))
   return str(cat) if cat.ndim == 0 else cat.astype(object)
 
 
@@ -163,10 +196,13 @@ def category_pools(ts, near_threshold: float = 0.1,
                         f"trial within {SOURCE_SPEED_TOLERANCE_MPS} m/s of "
                         f"them (speeds {np.unique(ts.speed).tolist()})")
     pairs = pairs[ok[pairs[:, 0]]]
-  dv = speed_difference(ts.speed[pairs[:, 0]], ts.speed[pairs[:, 1]])
-  ident = dv == 0
-  near = (dv > 0) & (dv < near_threshold)
-  cross = dv >= near_threshold
+  v_src = ts.speed[pairs[:, 0]].astype(np.float64)
+  v_tgt = ts.speed[pairs[:, 1]].astype(np.float64)
+  mm = speed_difference_mm(v_src, v_tgt)
+  dv = mm * SPEED_RESOLUTION_MPS
+  ident = mm == 0
+  near = (mm > 0) & (mm < threshold_mm(near_threshold))
+  cross = ~ident & ~near
   pools = {IDENTITY: [pairs[ident]] if ident.any() else [],
            NEAR: [pairs[near]] if near.any() else [], CROSS: []}
   if cross.any():

@@ -6,8 +6,15 @@ All terms are float32 scalars computed on explicit arrays in normalised
 (z-score) units; ``diffusion_loss`` wires them to the model and a batch.
 Per-pair weights from ``dv_weights`` implement the paper's "small speed
 differences prioritise identity and subject terms, larger ones residual
-reconstruction"; the noise term is not re-weighted. The clean-sample
-terms are also weighted by alpha_t^2 (LossConfig.x0_weighting, [ours]).
+reconstruction"; the noise term is not re-weighted. By default the
+clean-residual terms are plain MSEs, as eq. 7 is written; the alpha_t^2
+weighting of LossConfig.x0_weighting='alpha2' is ours
+(configs/variants/x0_weighting.py).
+
+Which pairs get the identity term is decided by the same whole-mm/s rule as
+the pair categories (data/pairs.is_near_or_identity): |dv| < 0.1 m/s
+strictly, so pairs 0.1 m/s apart (e.g. 0.6 vs 0.5 in float32, whose
+difference is 0.10000002) never get it.
 """
 import dataclasses
 from typing import Dict, Optional, Tuple
@@ -17,13 +24,14 @@ import jax
 import jax.numpy as jnp
 
 from gaitjax import constants
+from gaitjax.data import pairs as pairs_lib
 from gaitjax.diffusion import schedule as sched
 from gaitjax.errors import ConfigError
 
 Array = jnp.ndarray
 Batch = Dict[str, Array]
 
-X0_WEIGHTINGS = ("alpha2", "none")
+X0_WEIGHTINGS = ("none", "alpha2")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -38,13 +46,14 @@ class LossConfig:
   dv_scale_mps: float = 0.5
   residual_floor: float = 0.25
   # Per-pair weight of the clean-sample terms (residual, identity, subject)
-  # by noise level [ours]: 'alpha2' multiplies them by alpha_t^2, 'none'
-  # does not. With eps-prediction x0_hat = (z - sigma*eps_hat)/alpha
-  # amplifies the eps error by sigma/alpha (~2e4 at the cosine schedule's
-  # last step), so unweighted x0 terms would be dominated by, and blow up
-  # at, the noisiest steps; alpha^2 * |x0 err|^2 = sigma^2 * |eps err|^2 is
-  # bounded, and these terms matter where x0_hat is informative (low noise).
-  x0_weighting: str = "alpha2"
+  # by noise level: 'none' = eq. 7 as written (the paper); 'alpha2' [ours]
+  # multiplies them by alpha_t^2. With eps-prediction x0_hat = (z -
+  # sigma*eps_hat)/alpha amplifies the eps error by sigma/alpha (~160 at
+  # the linear schedule's last step, ~2e4 at the cosine one's), so the
+  # unweighted terms are dominated by the noisiest steps; alpha^2 * |x0
+  # err|^2 = sigma^2 * |eps err|^2 is bounded, but it is a different
+  # objective from eq. 7.
+  x0_weighting: str = "none"
 
   @classmethod
   def from_config(cls, loss_cfg) -> "LossConfig":
@@ -127,6 +136,8 @@ def identity_preservation(r0_hat: Array, v_src: Array, v_tgt: Array,
                           weights: Optional[Array] = None) -> Array:
   """Mean squared (r0_hat - identity_target) over pairs with |dv| < threshold.
 
+  |dv| is compared in whole mm/s (pairs.is_near_or_identity), strictly.
+
   For the paper's reference (x_ref = x_src) the identity target is a zero
   residual; with another reference it is x_src - x_ref (the residual that
   gives back x_src). Per pair: w_b * mean_{t,f}(.)^2, averaged over the
@@ -145,7 +156,9 @@ def identity_preservation(r0_hat: Array, v_src: Array, v_tgt: Array,
   per = jnp.mean(jnp.square(r0_hat), axis=(1, 2))
   if weights is not None:
     per = per * weights.astype(jnp.float32)
-  near = (jnp.abs(v_tgt - v_src) < threshold).astype(jnp.float32)
+  # Same whole-mm/s rule as the pair categories (strict <, see pairs.py).
+  near = pairs_lib.is_near_or_identity(v_src, v_tgt, threshold,
+                                       xp=jnp).astype(jnp.float32)
   return jnp.sum(per * near) / jnp.maximum(jnp.sum(near), 1.0)
 
 

@@ -23,28 +23,53 @@ from gaitjax.errors import ConfigError
 Array = jnp.ndarray
 
 
-def ddim_timesteps(num_timesteps: int, num_steps: int) -> np.ndarray:
-  """Descending step indices [num_steps]: floor(i * N / S), i = S-1 .. 0.
+SPACINGS = ("trailing", "leading")
 
-  Song et al. 2021's "linear" subsequence (their tau_i = floor(c * i) with
-  c = N / S, as in their code and diffusers' default 'leading' spacing):
-  evenly spaced, ending at 0, starting at N - N/S rather than N - 1. Why not
-  start at N - 1: the clipped cosine schedule has alpha = 4.9e-5 there, so
-  with eps-prediction the first update z -> (a_prev/a_t)(z - s_t eps) + ..
-  multiplies the network's eps error by a_prev/a_t = 316 (N=1000, S=100),
-  while starting at 990 (alpha 0.014, SNR 2e-4: the N(0, I) prior is still
-  exact to 1e-4) the ratio is 2.1. For S = N all steps are used. S = 1 is
-  degenerate (one step from t = 0, i.e. no denoising); use S >= 10.
+
+def ddim_timesteps(num_timesteps: int, num_steps: int,
+                   spacing: str = "leading") -> np.ndarray:
+  """Descending step indices [num_steps] of a DDIM trajectory.
+
+  'trailing' (Lin et al. 2024, "Common diffusion noise schedules and sample
+  steps are flawed", Table 2): round(N - i * N / S) - 1, i = 0 .. S-1, i.e.
+  999, 989, .., 9 for N = 1000, S = 100. It starts at the last step, where
+  the paper starts ("from Gaussian noise"); right for the linear schedule
+  (alpha = 6.4e-3 at t = 999, and a_prev/a_t = 1.1 in the first update).
+
+  'leading' (Song et al. 2021's "linear" subsequence, tau_i = floor(i * N/S),
+  as in their code and diffusers' 'leading'): floor(i * N / S),
+  i = S-1 .. 0, i.e. 990, 980, .., 0: evenly spaced, ending at 0, starting
+  at N - N/S rather than N - 1. Needed with the cosine schedule and
+  eps-prediction: its alpha at N - 1 is 4.9e-5, so the first update
+  z -> (a_prev/a_t)(z - s_t eps) + .. would multiply the network's eps
+  error by a_prev/a_t = 316 (N=1000, S=100), while starting at 990 (alpha
+  0.014, SNR 2e-4: the N(0, I) prior is still exact to 1e-4) the ratio is
+  2.1. The default of this function and of configs without
+  ``sampling.timestep_spacing`` (checkpoints trained before the key).
+
+  For S = N both are N-1 .. 0. S = 1 is degenerate with 'leading' (one step
+  from t = 0); use S >= 10.
   """
-  ts = (np.arange(num_steps - 1, -1, -1, dtype=np.int64) * num_timesteps
-        // num_steps).astype(np.int32)
+  if spacing == "trailing":
+    ts = np.round(np.arange(num_timesteps, 0, -num_timesteps / num_steps)
+                  ).astype(np.int64)[:num_steps] - 1
+  elif spacing == "leading":
+    ts = (np.arange(num_steps - 1, -1, -1, dtype=np.int64) * num_timesteps
+          // num_steps)
+  else:
+    raise ConfigError(f"config.sampling.timestep_spacing must be one of "
+                      f"{SPACINGS}, got {spacing!r}")
+  ts = ts.astype(np.int32)
   assert len(np.unique(ts)) == num_steps, ts
   return ts
 
 
 def _validate(schedule: sched.VPSchedule, num_steps, eta, prediction,
-              clip_x0) -> None:
+              clip_x0, spacing="leading") -> None:
   n = schedule.num_timesteps
+  if spacing not in SPACINGS:
+    raise ConfigError(f"config.sampling.timestep_spacing must be one of "
+                      f"{SPACINGS}, got {spacing!r}")
   if not isinstance(num_steps, (int, np.integer)) or not 1 <= num_steps <= n:
     raise ConfigError(f"config.sampling.num_steps must be an integer in "
                       f"[1, {n}] (config.diffusion.num_timesteps), got "
@@ -59,13 +84,14 @@ def _validate(schedule: sched.VPSchedule, num_steps, eta, prediction,
     raise ConfigError(f"clip_x0 must be None or > 0, got {clip_x0!r}")
 
 
-def _step_coefficients(schedule: sched.VPSchedule, num_steps: int):
+def _step_coefficients(schedule: sched.VPSchedule, num_steps: int,
+                       spacing: str = "leading"):
   """(t [S], alpha_t, sigma_t, alpha_prev, sigma_prev [S]) of the trajectory.
 
   'prev' is the next, less noisy level; after the last step it is the clean
   level alpha = 1, sigma = 0.
   """
-  ts = ddim_timesteps(schedule.num_timesteps, num_steps)
+  ts = ddim_timesteps(schedule.num_timesteps, num_steps, spacing)
   a_t, s_t = schedule.alphas[ts], schedule.sigmas[ts]
   a_prev = jnp.concatenate([schedule.alphas[ts[1:]], jnp.ones((1,))])
   s_prev = jnp.concatenate([schedule.sigmas[ts[1:]], jnp.zeros((1,))])
@@ -113,15 +139,18 @@ def _initial_and_step_keys(rng, shape, num_steps, init_noise):
 
 
 @functools.partial(jax.jit, static_argnames=("model", "num_steps", "eta",
-                                             "prediction", "clip_x0"))
+                                             "prediction", "clip_x0",
+                                             "spacing"))
 def _ddim_scan(params, model, schedule, x_src, x_ref, v_src, v_tgt, rng,
-               init_noise, *, num_steps, eta, prediction, clip_x0):
+               init_noise, *, num_steps, eta, prediction, clip_x0,
+               spacing="leading"):
   variables = {"params": params}
   b = x_ref.shape[0]
   # Subject + speed conditioning: constant over the trajectory, so once.
   cond = model.apply(variables, x_src, v_src, v_tgt, method=model.encode)
   z, keys = _initial_and_step_keys(rng, x_ref.shape, num_steps, init_noise)
-  ts, a_t, s_t, a_prev, s_prev = _step_coefficients(schedule, num_steps)
+  ts, a_t, s_t, a_prev, s_prev = _step_coefficients(schedule, num_steps,
+                                                    spacing)
 
   def step(z, xs):
     t, a, s, ap, sp, key = xs
@@ -149,7 +178,8 @@ def ddim_sample(params, model, schedule: sched.VPSchedule, x_src: Array,
                 num_steps: int = 100, eta: float = 0.0,
                 prediction: str = "eps", residual: bool = True,
                 init_noise: Optional[Array] = None,
-                clip_x0: Optional[float] = None) -> Array:
+                clip_x0: Optional[float] = None,
+                spacing: str = "leading") -> Array:
   """Samples the clean diffusion variable r0 [B,T,F] (normalised units).
 
   Args:
@@ -167,17 +197,20 @@ def ddim_sample(params, model, schedule: sched.VPSchedule, x_src: Array,
     init_noise: [B,T,F] z_{N-1} to start from, or None (drawn from rng).
     clip_x0: None, or bound |x0_hat| <= clip_x0 at every step (a guard for
       eps-prediction at the noisiest steps, see schedule.py).
+    spacing: 'trailing' (start at N-1, the paper) | 'leading' (start at
+      N - N/S), see ddim_timesteps.
   Returns:
     r0 [B,T,F] float32: the residual (x_tgt - x_ref), or x_tgt itself when
     the model was trained with residual=False.
   """
   del residual
-  _validate(schedule, num_steps, eta, prediction, clip_x0)
+  _validate(schedule, num_steps, eta, prediction, clip_x0, spacing)
   _check_inputs(x_src, x_ref, v_src, v_tgt)
   return _ddim_scan(params, model, schedule, x_src, x_ref, v_src, v_tgt, rng,
                     init_noise, num_steps=int(num_steps), eta=float(eta),
                     prediction=prediction,
-                    clip_x0=None if clip_x0 is None else float(clip_x0))
+                    clip_x0=None if clip_x0 is None else float(clip_x0),
+                    spacing=str(spacing))
 
 
 def sample_x_tgt(params, model, schedule: sched.VPSchedule, x_src: Array,
@@ -207,15 +240,16 @@ def ddim_sample_loop_reference(params, model, schedule: sched.VPSchedule,
                                num_steps: int = 100, eta: float = 0.0,
                                prediction: str = "eps",
                                init_noise: Optional[Array] = None,
-                               clip_x0: Optional[float] = None) -> Array:
+                               clip_x0: Optional[float] = None,
+                               spacing: str = "leading") -> Array:
   """ddim_sample as a plain Python loop (one network call per step, the
   network call itself jitted); for tests only."""
-  _validate(schedule, num_steps, eta, prediction, clip_x0)
+  _validate(schedule, num_steps, eta, prediction, clip_x0, spacing)
   _check_inputs(x_src, x_ref, v_src, v_tgt)
   b = x_ref.shape[0]
   cond = _encode(params, model, x_src, v_src, v_tgt)
   z, keys = _initial_and_step_keys(rng, x_ref.shape, num_steps, init_noise)
-  ts = ddim_timesteps(schedule.num_timesteps, num_steps)
+  ts = ddim_timesteps(schedule.num_timesteps, num_steps, spacing)
   for i, t in enumerate(ts):
     a_t, s_t = schedule.alphas[t], schedule.sigmas[t]
     last = i == num_steps - 1

@@ -138,6 +138,8 @@ def make_diffusion_task(config: ml_collections.ConfigDict) -> Task:
   num_steps = int(config.sampling.num_steps)
   eta = float(config.sampling.eta)
   clip_x0 = config.sampling.get("clip_x0", None)
+  # Configs saved before the key existed sampled with 'leading' spacing.
+  spacing = str(config.sampling.get("timestep_spacing", "leading"))
 
   def init_params(rng: jax.Array, example_batch: Batch) -> Params:
     x = jnp.asarray(example_batch["x_src"], jnp.float32)
@@ -173,7 +175,7 @@ def make_diffusion_task(config: ml_collections.ConfigDict) -> Task:
         jnp.asarray(batch["v_src"], jnp.float32),
         jnp.asarray(batch["v_tgt"], jnp.float32), rng, residual=residual,
         num_steps=num_steps, eta=eta, prediction=prediction,
-        init_noise=init_noise, clip_x0=clip_x0)
+        init_noise=init_noise, clip_x0=clip_x0, spacing=spacing)
 
   return Task(init_params=init_params, loss_fn=loss_fn,
               predict_fn=predict_fn, name="diffusion")
