@@ -15,7 +15,12 @@ from gaitjax.errors import ConfigError
 MODEL_NAMES = ("diffusion", "mlp", "tcn")
 REFERENCES = ("source", "warped", "template")
 PREDICTIONS = ("eps", "v", "x0")
-SCHEDULES = ("cosine", "linear")
+SCHEDULES = ("linear", "cosine")
+REFERENCE_TIMINGS = ("target", "inference")
+SPACINGS = ("trailing", "leading")
+FILM_PLACEMENTS = ("input", "output")
+POS_EMBEDDINGS = ("learned", "sinusoidal", "rotary")
+X0_WEIGHTINGS = ("none", "alpha2")
 LR_SCHEDULES = ("constant", "cosine")
 DTYPES = ("float32", "bfloat16")
 
@@ -84,6 +89,12 @@ def _choice(config, dotted: str, choices: Iterable[str]) -> str:
   return value
 
 
+def _optional_choice(config, dotted: str, choices: Iterable[str]) -> None:
+  """_choice for a field configs saved before it existed may lack."""
+  if _get(config, dotted) is not _MISSING:
+    _choice(config, dotted, choices)
+
+
 def _divisible(config, a: str, b: str) -> None:
   va, vb = _require(config, a), _require(config, b)
   if va % vb:
@@ -109,6 +120,7 @@ def validate_config(config: ml_collections.ConfigDict, *,
   seq_len = _positive_int(config, "data.seq_len")
   _number(config, "data.rate_hz", low=0.0, low_open=True)
   _choice(config, "data.reference", REFERENCES)
+  _optional_choice(config, "data.reference_timing", REFERENCE_TIMINGS)
   _positive_int(config, "data.num_train_pairs", allow_zero=True)
   _number(config, "data.swap_sides_prob", low=0.0, high=1.0)
   fractions = _require(config, "data.pair_fractions")
@@ -140,6 +152,10 @@ def validate_config(config: ml_collections.ConfigDict, *,
                         f"{_require(config, 'model.lstm_patch_size')}")
     _number(config, "model.dropout", low=0.0, high=1.0, high_open=True)
     _choice(config, "model.dtype", DTYPES)
+    _optional_choice(config, "model.film_placement", FILM_PLACEMENTS)
+    _optional_choice(config, "model.pos_embedding", POS_EMBEDDINGS)
+    _optional_choice(config, "loss.x0_weighting", X0_WEIGHTINGS)
+    _optional_choice(config, "sampling.timestep_spacing", SPACINGS)
 
     # diffusion + sampling
     num_timesteps = _positive_int(config, "diffusion.num_timesteps")
@@ -165,6 +181,8 @@ def validate_config(config: ml_collections.ConfigDict, *,
   batch_size = _positive_int(config, "train.batch_size")
   _positive_int(config, "train.num_steps")
   _number(config, "train.max_minutes", low=0.0)
+  if _get(config, "train.ema_decay") is not _MISSING:
+    _number(config, "train.ema_decay", low=0.0, high=1.0, high_open=True)
   for field in ("log_every", "eval_every", "checkpoint_every",
                 "num_val_batches", "num_hosts"):
     _positive_int(config, f"train.{field}")

@@ -96,9 +96,6 @@ def train_model(workdir: str, name: str, config_module: str, data_dir: str,
   config.train.max_minutes = float(minutes)
   if settings.smoke:
     config = _shrink_for_smoke(config)
-    config.data.num_train_subjects = 3
-    config.data.num_val_subjects = 1
-    config.data.num_test_subjects = 2
   t0 = time.time()
   metrics = loop.train_and_evaluate(config, out)
   gio.atomic_write_json(marker, {"seconds": time.time() - t0,

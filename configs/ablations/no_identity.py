@@ -6,7 +6,11 @@ r"""Ablation: no identity-preservation loss term.
 from configs import default
 
 
-def get_config():
-  config = default.get_config()
+def apply(config):
+  """Makes this file's one change to `config` (in place) and returns it."""
   config.loss.lambda_identity = 0.0
   return config
+
+
+def get_config():
+  return apply(default.get_config())

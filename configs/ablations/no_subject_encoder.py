@@ -7,7 +7,11 @@ r"""Ablation: no BiLSTM subject encoder; speeds alone condition the denoiser
 from configs import default
 
 
-def get_config():
-  config = default.get_config()
+def apply(config):
+  """Makes this file's one change to `config` (in place) and returns it."""
   config.model.use_subject_encoder = False
   return config
+
+
+def get_config():
+  return apply(default.get_config())

@@ -7,7 +7,11 @@ change, tiled at the expected cadence.
 from configs import default
 
 
-def get_config():
-  config = default.get_config()
+def apply(config):
+  """Makes this file's one change to `config` (in place) and returns it."""
   config.data.reference = "template"
   return config
+
+
+def get_config():
+  return apply(default.get_config())

@@ -6,7 +6,11 @@ r"""Ablation: the network predicts v = alpha*eps - sigma*r0 instead of eps.
 from configs import default
 
 
-def get_config():
-  config = default.get_config()
+def apply(config):
+  """Makes this file's one change to `config` (in place) and returns it."""
   config.diffusion.prediction = "v"
   return config
+
+
+def get_config():
+  return apply(default.get_config())

@@ -6,7 +6,11 @@ r"""Ablation: the network predicts the clean residual r0 instead of eps.
 from configs import default
 
 
-def get_config():
-  config = default.get_config()
+def apply(config):
+  """Makes this file's one change to `config` (in place) and returns it."""
   config.diffusion.prediction = "x0"
   return config
+
+
+def get_config():
+  return apply(default.get_config())
