@@ -259,3 +259,88 @@ def test_flops_estimate_matches_xla_for_the_denoiser():
   est = model_flops_breakdown(cfg, seq)["sampling_step"]
   # Only matmuls are counted; elementwise work is a few % at this size.
   assert 0.8 < est / cost["flops"] < 1.1, (est, cost["flops"])
+
+
+def test_output_head_runs_in_float32_under_bf16():
+  """With eps-prediction x0 = (z - sigma*eps)/alpha multiplies the head's
+  rounding by sigma/alpha; the head (and the final norm) stay float32."""
+  args = _inputs()
+  bf16 = GaitDiffusionModel(**TINY, patch_size=4, lstm_patch_size=4,
+                            dtype="bfloat16")
+
+  @jax.jit
+  def run(key):
+    p = bf16.init(key, *args, train=False)["params"]
+    _, state = bf16.apply({"params": p}, *args, train=False,
+                          capture_intermediates=True)
+    return state["intermediates"]["denoiser"]
+
+  inter = run(jax.random.key(0))
+  assert inter["block_1"]["__call__"][0].dtype == jnp.bfloat16
+  assert inter["ln_out"]["__call__"][0].dtype == jnp.float32
+  assert inter["head"]["__call__"][0].dtype == jnp.float32
+  # The head's matmul itself is float32 (not a bf16 result cast up): no
+  # bf16 dot_general produces the [.., p*F] output.
+  jaxpr = str(jax.make_jaxpr(lambda p: bf16.apply({"params": p}, *args,
+                                                  train=False))(
+      jax.eval_shape(lambda: bf16.init(jax.random.key(0), *args,
+                                       train=False)["params"])))
+  head_dims = f"{4 * F}]"
+  head_dots = [l for l in jaxpr.splitlines()
+               if "dot_general" in l and head_dims in l.split("=")[0]]
+  assert head_dots and all("bf16" not in l.split("=")[0] for l in head_dots)
+
+
+def test_rotary_depends_only_on_relative_position():
+  from gaitjax.models.denoiser import apply_rotary
+  k = jax.random.split(jax.random.key(0), 2)
+  q = jnp.broadcast_to(jax.random.normal(k[0], (1, 1, 2, 8)), (1, 12, 2, 8))
+  kk = jnp.broadcast_to(jax.random.normal(k[1], (1, 1, 2, 8)), (1, 12, 2, 8))
+  rq, rk = apply_rotary(q), apply_rotary(kk)
+  s = jnp.einsum("blhd,bmhd->bhlm", rq, rk)[0, 0]
+  # Score of (l, m) equals that of (l + 3, m + 3); norms are kept.
+  np.testing.assert_allclose(s[:9, :9], s[3:, 3:], rtol=1e-5, atol=1e-5)
+  np.testing.assert_allclose(jnp.linalg.norm(rq, axis=-1),
+                             jnp.linalg.norm(q, axis=-1), rtol=1e-6)
+  np.testing.assert_allclose(rq[:, 0], q[:, 0])          # position 0
+  assert np.max(np.abs(s[0, 1] - s[0, 5])) > 1e-4        # positions matter
+
+
+def test_gaitdynamics_backbone_variant():
+  """FiLM on sublayer outputs + rotary positions + no final norm."""
+  args = _inputs()
+  gd = GaitDiffusionModel(**TINY, patch_size=4, lstm_patch_size=4,
+                          film_placement="output", pos_embedding="rotary",
+                          final_norm=False)
+
+  @jax.jit
+  def run(key):
+    p = gd.init(key, *args, train=False)["params"]
+    out = gd.apply({"params": p}, *args, train=False)
+    shifted = gd.apply({"params": p}, *args[:5], (args[5] + 300) % 1000,
+                       train=False)
+    return p, out, shifted
+
+  params, out, shifted = run(jax.random.key(0))
+  den = params["denoiser"]
+  assert "pos_embedding" not in den and "ln_out" not in den
+  assert {"film_attn", "film_mlp"} <= set(den["block_0"])
+  assert out.shape == (B, T, F) and np.all(np.isfinite(out))
+  # FiLM is zero-initialised in both placements: no conditioning at init.
+  np.testing.assert_allclose(out, shifted, rtol=1e-6, atol=1e-6)
+  # The two placements differ once FiLM moves (same block parameters).
+  h = jax.random.normal(jax.random.key(4), (B, 10, 32))
+  c = jax.random.normal(jax.random.key(5), (B, 16))
+  blk_in = TransformerBlock(num_heads=2, mlp_dim=64)
+  blk_out = TransformerBlock(num_heads=2, mlp_dim=64, film_placement="output")
+  p = blk_in.init(jax.random.key(6), h, c, train=False)["params"]
+  p = dict(p, film_attn=_perturb(p["film_attn"], 0.2),
+           film_mlp=_perturb(p["film_mlp"], 0.2, seed=9))
+  a = blk_in.apply({"params": p}, h, c, train=False)
+  b = blk_out.apply({"params": p}, h, c, train=False)
+  assert np.max(np.abs(a - b)) > 1e-3
+  with pytest.raises(ConfigError, match="film_placement"):
+    GaitDiffusionModel.from_config(dict(TINY, film_placement="middle"))
+  with pytest.raises(ConfigError, match="rotary"):
+    GaitDiffusionModel.from_config(dict(TINY, width=30, num_heads=2,
+                                        pos_embedding="rotary"))

@@ -189,3 +189,44 @@ def test_make_reference_speed(template):
     print(f"{kind}: make_reference {n / (t1 - t0):.0f}/s,"
           f" make_reference_from_info {n / (t2 - t1):.0f}/s (T=600)")
     np.testing.assert_allclose(ref, ref2)
+
+
+def test_reference_timing_option_in_the_pipeline():
+  """data.reference_timing='inference' builds training and validation
+  references exactly as generation does (no look at x_tgt); 'target' (the
+  default, also for configs saved before the key) follows x_tgt's cycles."""
+  import ml_collections
+  from gaitjax.data import dataset, normalize, pipeline, synthetic
+  ts = dataset.TrialSet.from_trials(synthetic.make_able_bodied_cohort(
+      seed=0, num_subjects=2, speeds=[0.6, 1.2]))
+  stats = normalize.fit_stats(ts.x)
+  template = pipeline.fit_template(ts)
+  base = dict(reference="template", swap_sides_prob=0.0, num_train_pairs=0,
+              pair_fractions=(0.0, 0.0, 1.0), near_threshold_mps=0.1,
+              source_speeds=(), rate_hz=20.0)
+  out = {}
+  for timing in ("target", "inference", None):
+    cfg = dict(base)
+    if timing is not None:
+      cfg["reference_timing"] = timing
+    cfg = ml_collections.ConfigDict(cfg)
+    sampler = pipeline.PairSampler(ts, stats, template, cfg, 4, 1, seed=0)
+    p = sampler.pairs(0)
+    val = next(pipeline.fixed_pairs_batches(ts, p, stats, template, cfg, 4))
+    out[timing] = (p, sampler.batch(0)["x_ref"][0], val["x_ref"][0])
+  p, train_ref, val_ref = out["inference"]
+  infos = reference.precompute_cycles(ts.x)
+  at_inference = np.stack([stats.normalize(reference.make_reference_from_info(
+      "template", ts.x[i], infos[i], float(ts.speed[i]), float(ts.speed[j]),
+      template, tgt_info=None)) for i, j in p])
+  np.testing.assert_allclose(train_ref, at_inference, rtol=1e-5, atol=1e-5)
+  np.testing.assert_allclose(val_ref, at_inference, rtol=1e-5, atol=1e-5)
+  # 'target' differs (it follows x_tgt), and is what a config without the
+  # key gets, for training and validation alike.
+  assert not np.allclose(out["target"][1], at_inference, atol=1e-3)
+  np.testing.assert_array_equal(out[None][1], out["target"][1])
+  np.testing.assert_array_equal(out[None][2], out["target"][2])
+  np.testing.assert_array_equal(out["target"][1], out["target"][2])
+  bad = ml_collections.ConfigDict(dict(base, reference_timing="oracle"))
+  with pytest.raises(ConfigError, match="reference_timing"):
+    pipeline.PairSampler(ts, stats, template, bad, 4, 1, seed=0)

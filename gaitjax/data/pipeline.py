@@ -36,6 +36,9 @@ from gaitjax.errors import CheckpointError, ConfigError
 
 Batch = Dict[str, np.ndarray]
 REFERENCES: Tuple[str, ...] = ("source", "warped", "template")
+# data.reference_timing: whose cycle timing a training / validation
+# reference follows (see reference_timing below).
+REFERENCE_TIMINGS: Tuple[str, ...] = ("target", "inference")
 # Independent random streams of one seed.
 _POOL_STREAM, _EPOCH_STREAM, _STEP_STREAM = 1, 2, 3
 
@@ -43,6 +46,27 @@ _POOL_STREAM, _EPOCH_STREAM, _STEP_STREAM = 1, 2, 3
 def _cfg(data_cfg, name: str, default):
   value = getattr(data_cfg, name, default) if data_cfg is not None else default
   return default if value is None else value
+
+
+def reference_timing(data_cfg) -> bool:
+  """use_target_timing for training and validation batches.
+
+  data.reference_timing (only matters for the 'warped' / 'template'
+  references):
+    'target': the reference follows x_tgt's detected cycle timing, so the
+      residual holds shape differences only; at inference the timing comes
+      from the source's phase and the predicted cadence, which the network
+      never saw in training.
+    'inference': the reference is built exactly as at inference (source
+      phase, predicted cadence) and the network must learn the timing
+      correction too.
+  Configs without the key (checkpoints from before it) used 'target'.
+  """
+  timing = str(_cfg(data_cfg, "reference_timing", "target"))
+  if timing not in REFERENCE_TIMINGS:
+    raise ConfigError(f"data.reference_timing={timing!r}: expected one of "
+                      f"{', '.join(REFERENCE_TIMINGS)}")
+  return timing == "target"
 
 
 def _check_devices(batch_size: int, num_devices: int) -> None:
@@ -160,6 +184,7 @@ class PairSampler:
                              trials, template,
                              float(_cfg(data_cfg, "rate_hz",
                                         constants.RATE_HZ)))
+    self._use_target_timing = reference_timing(data_cfg)
     self.num_train_pairs = int(_cfg(data_cfg, "num_train_pairs", 0))
     if self.num_train_pairs < 0:
       raise ConfigError(f"data.num_train_pairs={self.num_train_pairs}: "
@@ -238,7 +263,8 @@ class PairSampler:
       swap = self._rng(_STEP_STREAM, step, 1).random(self.batch_size) \
           < self.swap_prob
     return _assemble(self.trials, self.stats, self._refs, p[:, 0], p[:, 1],
-                     swap, self.num_devices, use_target_timing=True)
+                     swap, self.num_devices,
+                     use_target_timing=self._use_target_timing)
 
   def state_dict(self, step: int) -> Dict[str, int]:
     """What a checkpoint needs to resume: the next step (and the seed)."""
@@ -254,7 +280,8 @@ class PairSampler:
 
 def fixed_pairs_batches(trials, pairs: np.ndarray, stats, template, data_cfg,
                         batch_size: int, num_devices: int = 1,
-                        use_target_timing: bool = True) -> Iterator[Batch]:
+                        use_target_timing: Optional[bool] = None
+                        ) -> Iterator[Batch]:
   """Every pair once, in order, padded to full batches (validation, test).
 
   Args:
@@ -262,9 +289,10 @@ def fixed_pairs_batches(trials, pairs: np.ndarray, stats, template, data_cfg,
     pairs: [P, 2] (src, tgt) indices, e.g. pairs.within_subject_pairs(ts).
     stats, template, data_cfg, batch_size, num_devices: as PairSampler (no
       swap augmentation here).
-    use_target_timing: True for a validation loss comparable with training
-      (the reference may follow x_tgt's cycle timing); False when generating,
-      where the target must not be looked at.
+    use_target_timing: None (validation) = as training batches
+      (data.reference_timing, see ``reference_timing``), so the validation
+      loss measures what training optimises; False when generating, where
+      the target must not be looked at.
 
   Yields:
     Batches with two more keys: ``mask`` [D, B/D] bool (False = padding,
@@ -272,6 +300,8 @@ def fixed_pairs_batches(trials, pairs: np.ndarray, stats, template, data_cfg,
     of ``pairs``, -1 for padding).
   """
   _check_devices(batch_size, num_devices)
+  if use_target_timing is None:
+    use_target_timing = reference_timing(data_cfg)
   pairs = np.asarray(pairs, np.int64).reshape(-1, 2)
   refs = _References(str(_cfg(data_cfg, "reference", "source")), trials,
                      template, float(_cfg(data_cfg, "rate_hz",

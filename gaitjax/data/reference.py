@@ -14,10 +14,13 @@ cycles line up with the target's makes r small and aligned. Kinds:
 
 Timing. At inference the reference keeps each leg's phase at t = 0 from the
 source and advances at the expected target cadence (source cadence x the
-population cadence ratio), so the generated gait has that cadence. In
-training (``x_tgt`` / ``tgt_info`` given), each leg's cycle boundaries are
-taken from the target's detected cycles instead, so r holds only shape
-differences and the reference's detected boundaries coincide with x_tgt's.
+population cadence ratio), so the generated gait has that cadence. With
+``x_tgt`` / ``tgt_info`` given, each leg's cycle boundaries are taken from
+the target's detected cycles instead, so r holds only shape differences and
+the reference's detected boundaries coincide with x_tgt's. Which of the two
+training and validation use is ``config.data.reference_timing``
+(pipeline.reference_timing): 'target' (the default; it measured better on
+CPU, see the README's "Reproducing the paper") or 'inference'.
 
 Fallbacks never raise: 'template' needs a TemplateModel and cycles on both
 source hips, else it becomes 'warped'; 'warped' needs cycles on both source

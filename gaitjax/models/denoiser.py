@@ -9,18 +9,37 @@ Data path of ``GaitDiffusionModel`` (B batch, T frames, F = 6 channels)::
     -> num_layers x pre-norm block with FiLM(cond) -> LayerNorm
     -> Dense(pF) -> [B,T,F]  (float32)                               (denoise)
 
-FiLM placement: inside every block, FiLM modulates the LayerNorm output
-that feeds each sublayer (attention and MLP), i.e. twice per block, the
-adaLN form of DiT (Peebles & Xie 2023) without its gate. Modulating the
-normalised input rather than the residual stream lets the conditioning set
-each sublayer's operating point while the residual stream keeps its scale;
-both FiLMs are zero-initialised, so each block starts as a plain pre-norm
-block. The FiLM projections read silu(cond) (as DiT does), so timestep and
-subject/speed can interact in the modulation instead of adding linearly.
+The paper gives FiLM's formula (eq. 5) and says the denoiser is built on
+the GaitDynamics transformer encoder; where FiLM sits, the position code and
+the last norm are not stated. Two forms (config.model):
 
-dtype: 'float32' or 'bfloat16' is the compute dtype of the denoiser
-(parameters stay float32, attention softmax runs in float32 under bf16);
-the subject encoder, conditioning MLPs and the output are float32.
+* film_placement='input' (default, [ours]): inside every block FiLM
+  modulates the LayerNorm output that feeds each sublayer (attention and
+  MLP), i.e. twice per block, the adaLN form of DiT (Peebles & Xie 2023)
+  without its gate. The conditioning sets each sublayer's operating point
+  while the residual stream keeps its scale.
+  film_placement='output' (GaitDynamics, after the EDGE transformer it
+  derives from): FiLM modulates each sublayer's output before it is added
+  to the residual stream, h = h + FiLM(sublayer(LN(h)), c).
+  Both FiLMs are zero-initialised, so every block starts as a plain
+  pre-norm block. The FiLM projections read silu(cond) (as DiT does).
+* pos_embedding='learned' (default, [ours]: T/p is fixed, 600 tokens) |
+  'sinusoidal' | 'rotary' (GaitDynamics: rotary position embedding of
+  queries and keys in every attention layer, Su et al. 2021; no absolute
+  position is added to the tokens).
+* final_norm=True (default, [ours]: the usual pre-norm closing LayerNorm)
+  | False (GaitDynamics: the head reads the last block's output).
+
+configs/variants/gaitdynamics_film.py switches all three (plus EMA).
+
+dtype: 'float32' or 'bfloat16' is the compute dtype of the transformer
+blocks (parameters stay float32, attention softmax runs in float32 under
+bf16); the subject encoder, conditioning MLPs, the final LayerNorm and the
+output head always run in float32: with eps-prediction the sampler and the
+loss compute x0 = (z - sigma*eps)/alpha, which multiplies the head's
+rounding error by sigma/alpha (~70 at t = 990 of the cosine schedule, ~160
+at t = 999 of the linear one), so bf16's 3 significant digits there would be
+visible in the generated gait.
 """
 import dataclasses
 from typing import Any, Dict, Optional
@@ -42,7 +61,8 @@ from gaitjax.models.encoder import SubjectEncoder, patchify, unpatchify
 Array = jnp.ndarray
 
 DTYPES = {"float32": jnp.float32, "bfloat16": jnp.bfloat16}
-POS_EMBEDDINGS = ("learned", "sinusoidal")
+POS_EMBEDDINGS = ("learned", "sinusoidal", "rotary")
+FILM_PLACEMENTS = ("input", "output")
 
 
 def compute_dtype(name: str):
@@ -134,6 +154,43 @@ def chunked_attention(query: Array, key: Array, value: Array, *,
   return out.reshape((b, lq, h, d))
 
 
+def apply_rotary(x: Array, max_period: float = 10_000.0) -> Array:
+  """Rotary position embedding (Su et al. 2021, RoFormer) of [B, L, H, d].
+
+  Channel pairs (i, i + d/2) of the token at position l are rotated by the
+  angle l * max_period^(-2i/d) (the "rotate half" layout of GPT-NeoX); the
+  product of a rotated query and key then depends on their positions only
+  through l_q - l_k. Computed in float32, returned in x's dtype; d must be
+  even.
+  """
+  chex.assert_rank(x, 4)
+  length, d = x.shape[1], x.shape[-1]
+  if d % 2:
+    raise ConfigError(f"rotary positions need an even head dimension "
+                      f"(config.model.width / num_heads), got {d}")
+  half = d // 2
+  freqs = max_period ** (-jnp.arange(half, dtype=jnp.float32) / half)
+  angles = jnp.arange(length, dtype=jnp.float32)[:, None] * freqs[None]
+  cos = jnp.cos(angles)[None, :, None, :]                   # [1, L, 1, d/2]
+  sin = jnp.sin(angles)[None, :, None, :]
+  x1, x2 = jnp.split(x.astype(jnp.float32), 2, axis=-1)
+  out = jnp.concatenate([x1 * cos - x2 * sin, x1 * sin + x2 * cos], -1)
+  return out.astype(x.dtype)
+
+
+def rotary_attention(query: Array, key: Array, value: Array, *,
+                     mask: Optional[Array] = None,
+                     dropout_rate: float = 0.0, deterministic: bool = True,
+                     dtype: Any = None, precision: Any = None,
+                     force_fp32_for_softmax: bool = False) -> Array:
+  """chunked_attention after rotating queries and keys (apply_rotary)."""
+  return chunked_attention(apply_rotary(query), apply_rotary(key), value,
+                           mask=mask, dropout_rate=dropout_rate,
+                           deterministic=deterministic, dtype=dtype,
+                           precision=precision,
+                           force_fp32_for_softmax=force_fp32_for_softmax)
+
+
 class _DenseParams(nn.Module):
   """The kernel [in, out] and bias [out] of an nn.Dense, without applying it.
 
@@ -201,11 +258,15 @@ class MLPBlock(nn.Module):
 
 
 class TransformerBlock(nn.Module):
-  """Pre-norm encoder block with FiLM on each sublayer's input.
+  """Pre-norm encoder block with FiLM on each sublayer's input or output.
 
-  h = h + Drop(MHA(FiLM(LN(h), c)));  h = h + Drop(MLP(FiLM(LN(h), c))).
+  film_placement='input':  h = h + Drop(MHA(FiLM(LN(h), c)));
+                           h = h + Drop(MLP(FiLM(LN(h), c))).
+  film_placement='output': h = h + Drop(FiLM(MHA(LN(h)), c));
+                           h = h + Drop(FiLM(MLP(LN(h)), c)).
   With use_film=False the FiLM calls (and their parameters) are absent; the
-  other parameter names are the same, so the two variants share parameters.
+  other parameter names are the same in every variant. rotary=True rotates
+  queries and keys by position (apply_rotary).
 
   Args (call):
     h: [B, L, D] tokens. c: [B, C] conditioning (after silu). train: dropout.
@@ -214,23 +275,35 @@ class TransformerBlock(nn.Module):
   mlp_dim: int
   dropout: float = 0.0
   use_film: bool = True
+  film_placement: str = "input"
+  rotary: bool = False
   dtype: Any = jnp.float32
 
   @nn.compact
   def __call__(self, h: Array, c: Optional[Array], *, train: bool) -> Array:
     chex.assert_rank(h, 3)
+    if self.film_placement not in FILM_PLACEMENTS:
+      raise ConfigError(f"config.model.film_placement must be one of "
+                        f"{FILM_PLACEMENTS}, got {self.film_placement!r}")
+    film_in = self.use_film and self.film_placement == "input"
+    film_out = self.use_film and self.film_placement == "output"
     y = nn.LayerNorm(dtype=self.dtype, name="ln_attn")(h)
-    if self.use_film:
+    if film_in:
       y = FiLM(dtype=self.dtype, name="film_attn")(y, c)
     y = nn.MultiHeadDotProductAttention(
         num_heads=self.num_heads, dtype=self.dtype, deterministic=True,
         force_fp32_for_softmax=self.dtype != jnp.float32,
-        attention_fn=chunked_attention, name="attn")(y, y)
+        attention_fn=rotary_attention if self.rotary else chunked_attention,
+        name="attn")(y, y)
+    if film_out:
+      y = FiLM(dtype=self.dtype, name="film_attn")(y, c)
     h = h + nn.Dropout(self.dropout, deterministic=not train)(y)
     y = nn.LayerNorm(dtype=self.dtype, name="ln_mlp")(h)
-    if self.use_film:
+    if film_in:
       y = FiLM(dtype=self.dtype, name="film_mlp")(y, c)
     y = MLPBlock(self.mlp_dim, dtype=self.dtype, name="mlp")(y, train=train)
+    if film_out:
+      y = FiLM(dtype=self.dtype, name="film_mlp")(y, c)
     return h + nn.Dropout(self.dropout, deterministic=not train)(y)
 
 
@@ -239,6 +312,8 @@ class Denoiser(nn.Module):
 
   cond already contains the timestep embedding. use_film=False is the
   ablation that adds Dense(cond) to every input token instead of FiLM.
+  The blocks compute in ``dtype``; the final LayerNorm and the head always
+  in float32 (see the module docstring).
   """
   width: int = 256
   num_layers: int = 4
@@ -247,7 +322,9 @@ class Denoiser(nn.Module):
   dropout: float = 0.1
   patch_size: int = 1
   use_film: bool = True
+  film_placement: str = "input"
   pos_embedding: str = "learned"
+  final_norm: bool = True
   dtype: Any = jnp.float32
 
   @nn.compact
@@ -266,10 +343,13 @@ class Denoiser(nn.Module):
                        (num_tokens, self.width))
     elif self.pos_embedding == "sinusoidal":
       pos = sinusoidal_embedding(jnp.arange(num_tokens), self.width)
+    elif self.pos_embedding == "rotary":
+      pos = None                            # positions enter in attention
     else:
       raise ConfigError(f"config.model.pos_embedding must be one of "
                         f"{POS_EMBEDDINGS}, got {self.pos_embedding!r}")
-    h = h + pos[None].astype(self.dtype)
+    if pos is not None:
+      h = h + pos[None].astype(self.dtype)
     c = nn.silu(cond.astype(jnp.float32))
     if not self.use_film:
       h = h + nn.Dense(self.width, dtype=self.dtype,
@@ -277,13 +357,25 @@ class Denoiser(nn.Module):
     h = nn.Dropout(self.dropout, deterministic=not train)(h)
     for i in range(self.num_layers):
       h = TransformerBlock(self.num_heads, self.mlp_dim, self.dropout,
-                           use_film=self.use_film, dtype=self.dtype,
+                           use_film=self.use_film,
+                           film_placement=self.film_placement,
+                           rotary=self.pos_embedding == "rotary",
+                           dtype=self.dtype,
                            name=f"block_{i}")(h, c, train=train)
-    h = nn.LayerNorm(dtype=self.dtype, name="ln_out")(h)
-    out = nn.Dense(self.patch_size * f, dtype=self.dtype, name="head")(h)
-    out = unpatchify(out, self.patch_size, f).astype(jnp.float32)
+    # float32 from here on: eps-prediction divides the output by alpha.
+    h = h.astype(jnp.float32)
+    if self.final_norm:
+      h = nn.LayerNorm(dtype=jnp.float32, name="ln_out")(h)
+    out = nn.Dense(self.patch_size * f, dtype=jnp.float32, name="head")(h)
+    out = unpatchify(out, self.patch_size, f)
     chex.assert_shape(out, (b, t, f))
     return out
+
+
+def center_over_time(x: Array) -> Array:
+  """x [B, T, F] minus its own per-channel mean over T (offset-free)."""
+  chex.assert_rank(x, 3)
+  return x - jnp.mean(x, axis=1, keepdims=True)
 
 
 class GaitDiffusionModel(nn.Module):
@@ -308,7 +400,14 @@ class GaitDiffusionModel(nn.Module):
   speed_hidden: int = 64
   use_subject_encoder: bool = True
   use_film: bool = True
+  film_placement: str = "input"
   pos_embedding: str = "learned"
+  final_norm: bool = True
+  # [ours] subtract each input sequence's own per-channel time mean before the
+  # network sees it: a constant per-channel offset (static zeroing, marker
+  # placement, 2D vs IK conventions) then cannot change the generated
+  # residual, so the output moves by exactly that offset.
+  center_inputs: bool = False
   dtype: str = "float32"
 
   @classmethod
@@ -343,6 +442,13 @@ class GaitDiffusionModel(nn.Module):
     if self.pos_embedding not in POS_EMBEDDINGS:
       raise ConfigError(f"config.model.pos_embedding must be one of "
                         f"{POS_EMBEDDINGS}, got {self.pos_embedding!r}")
+    if self.pos_embedding == "rotary" and (self.width // self.num_heads) % 2:
+      raise ConfigError(f"config.model.pos_embedding='rotary' needs an even "
+                        f"head dimension; width {self.width} / num_heads "
+                        f"{self.num_heads} is odd")
+    if self.film_placement not in FILM_PLACEMENTS:
+      raise ConfigError(f"config.model.film_placement must be one of "
+                        f"{FILM_PLACEMENTS}, got {self.film_placement!r}")
 
   def setup(self):
     if self.use_subject_encoder:
@@ -357,7 +463,8 @@ class GaitDiffusionModel(nn.Module):
         width=self.width, num_layers=self.num_layers,
         num_heads=self.num_heads, mlp_dim=self.mlp_dim,
         dropout=self.dropout, patch_size=self.patch_size,
-        use_film=self.use_film, pos_embedding=self.pos_embedding,
+        use_film=self.use_film, film_placement=self.film_placement,
+        pos_embedding=self.pos_embedding, final_norm=self.final_norm,
         dtype=compute_dtype(self.dtype))
 
   def __call__(self, r_t: Array, x_cond: Array, x_src: Array, v_src: Array,
@@ -377,6 +484,8 @@ class GaitDiffusionModel(nn.Module):
     if not self.use_subject_encoder:
       raise ConfigError("subject_embedding needs "
                         "config.model.use_subject_encoder=True")
+    if self.center_inputs:
+      x = center_over_time(x)
     return self.subject_encoder(x)
 
   def encode(self, x_src: Array, v_src: Array, v_tgt: Array) -> Array:
@@ -386,6 +495,8 @@ class GaitDiffusionModel(nn.Module):
     """
     chex.assert_rank([x_src, v_src, v_tgt], [3, 1, 1])
     chex.assert_equal(x_src.shape[0], v_src.shape[0])
+    if self.center_inputs:
+      x_src = center_over_time(x_src)
     z_s = self.subject_encoder(x_src) if self.use_subject_encoder else None
     return self.conditioner(z_s, v_src, v_tgt)
 
@@ -395,6 +506,8 @@ class GaitDiffusionModel(nn.Module):
     chex.assert_rank([r_t, cond, t], [3, 2, 1])
     chex.assert_equal(r_t.shape[0], t.shape[0])
     cond = cond + self.time_embedding(t)
+    if self.center_inputs:
+      x_cond = center_over_time(x_cond)
     return self.denoiser(r_t, x_cond, cond, train=train)
 
 

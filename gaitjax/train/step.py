@@ -5,7 +5,9 @@ unreplicated (``in_axes=None``) and comes back as one fully replicated
 global array (``out_axes=None``), which orbax saves directly; batches are
 [D, B/D, ...]; gradients and metrics are averaged with ``lax.pmean``.
 Metrics come back [D] (identical rows) and stay on device until a logging
-step pulls them.
+step pulls them. With ``train.ema_decay`` > 0 the update also advances the
+parameter EMA (TrainState.apply_gradients); evaluate and sample with
+``state.eval_params()``.
 """
 import functools
 from typing import Any, Callable, Dict, Mapping, Optional, Sequence, Tuple
@@ -33,7 +35,8 @@ def train_step(state: TrainState, batch: Batch, *, loss_fn: tasks_lib.LossFn,
     base_rng: run key; the step's key is fold_in(fold_in(base, step), device)
       so a resumed run draws exactly the noise an uninterrupted one would.
   Returns:
-    (new state, metrics averaged over devices; adds 'grad_norm').
+    (new state, metrics averaged over devices; adds 'grad_norm'). The new
+    state's ema_params (if kept) average the updated params.
   """
   rng = jax.random.fold_in(jax.random.fold_in(base_rng, state.step),
                            lax.axis_index(AXIS))
