@@ -81,7 +81,8 @@ def _is_done(paths: Dict[str, str]) -> bool:
 def _check_writable(out_dir: str) -> None:
   try:
     os.makedirs(out_dir, exist_ok=True)
-    probe = os.path.join(out_dir, ".gaitjax_write_probe")
+    # Unique: shards of one job probe the same folder at the same time.
+    probe = os.path.join(out_dir, f".gaitjax_write_probe.{uuid.uuid4().hex}")
     with open(probe, "w") as f:
       f.write("ok")
     os.remove(probe)
