@@ -42,6 +42,9 @@ flags.DEFINE_integer("seed", 0, "Seed of generation, subsets, randomising.")
 flags.DEFINE_string("output_dir", None, "Report folder.")
 flags.DEFINE_bool("no_simple_baselines", False,
                   "Leave out copy_source, population_mean, cycle_template.")
+flags.DEFINE_bool("no_extra_baselines", False,
+                  "Leave out cycle_regression (and bound / noise_floor on "
+                  "synthetic data).")
 flags.DEFINE_bool("no_randomised_encoding", False,
                   "Skip the randomised-encoding ranks (halves the cost).")
 

@@ -27,6 +27,14 @@ need no training beyond the population template:
 
 Their TemplateModel is the first diffusion checkpoint's (else any
 checkpoint's); without one it is fitted on the able-bodied 'train' split.
+Extra baseline rows (``gaitjax.eval.extra_rows``, unless
+``extra_baselines=False``): ``cycle_regression`` (PCA-ridge in cycle space,
+fitted on the evaluated able-bodied dataset's 'train' split), and on a
+synthetic able-bodied build ``bound`` (what the subject's persistent traits
+predict) and ``noise_floor`` (a second recording at the target speed).
+
+Calibration (K = ``num_samples`` >= 2, non-deterministic models): records
+get ``coverage_<L>`` / ``coverage_z_<L>`` (``gaitjax.eval.calibration``).
 Checkpoints trained from fixed source speeds (the MLP/TCN baselines,
 ``config.data.source_speeds``, paper II.G) are evaluated only on pairs whose
 source is at one of those speeds.
@@ -81,6 +89,7 @@ from gaitjax.data.dataset import TrialSet
 from gaitjax.data.normalize import NormStats
 from gaitjax.errors import CheckpointError, ConfigError, DataError
 from gaitjax.eval import analyses
+from gaitjax.eval import calibration
 from gaitjax.eval import metrics
 
 Record = Dict[str, Any]
@@ -88,6 +97,10 @@ Results = Dict[str, Dict[str, Dict[str, Any]]]
 
 SIMPLE_BASELINES: Tuple[str, ...] = ("copy_source", "population_mean",
                                      "cycle_template")
+# Reserved row names: the simple baselines plus the rows of
+# gaitjax.eval.extra_rows (cycle_regression, bound, noise_floor).
+RESERVED_NAMES: Tuple[str, ...] = SIMPLE_BASELINES + (
+    "cycle_regression", "bound", "noise_floor")
 SPEED_TOL_MPS: float = pairs_lib.SOURCE_SPEED_TOLERANCE_MPS
 STROKE_BASE_SPEEDS: Tuple[float, ...] = (0.3, 0.6, 0.9, 1.2)
 ALL_SPLITS: Tuple[str, ...] = ("train", "validation", "test")
@@ -369,9 +382,9 @@ def load_generators(models: Mapping[str, Any], *,
 def _check_model_name(name: str) -> None:
   if not name or not isinstance(name, str):
     raise ConfigError(f"model names must be non-empty strings, got {name!r}")
-  if name in SIMPLE_BASELINES:
-    raise ConfigError(f"model name {name!r} is reserved for a simple "
-                      f"baseline; pick another name")
+  if name in RESERVED_NAMES:
+    raise ConfigError(f"model name {name!r} is reserved for a baseline "
+                      f"row; pick another name")
 
 
 def _config_get(gen, *path, default=None):
@@ -389,7 +402,7 @@ def _config_get(gen, *path, default=None):
 
 def model_kind(gen) -> str:
   """'diffusion' | 'mlp' | 'tcn' | ... from the config; 'simple' without."""
-  if isinstance(gen, SimpleBaseline):
+  if isinstance(gen, SimpleBaseline) or getattr(gen, "is_baseline", False):
     return "simple"
   return str(_config_get(gen, "model", "name", default="diffusion"))
 
@@ -470,8 +483,9 @@ def check_compatible(name: str, gen, data: CohortData) -> str:
 def generate_pairs(gen, x_sources: np.ndarray, v_sources: np.ndarray,
                    pair_source: np.ndarray, v_tgt: np.ndarray, *,
                    cohort: str, num_samples: int = 1, seed: int = 0,
-                   label: str = "", rows_per_call: int = _ROWS_PER_CALL
-                   ) -> Dict[str, np.ndarray]:
+                   label: str = "", rows_per_call: int = _ROWS_PER_CALL,
+                   rate_hz: float = constants.RATE_HZ,
+                   calibrate: bool = True) -> Dict[str, np.ndarray]:
   """Generates every pair, all targets of one source in one call.
 
   Args:
@@ -484,10 +498,14 @@ def generate_pairs(gen, x_sources: np.ndarray, v_sources: np.ndarray,
     num_samples: K samples per pair; metrics use their mean.
     seed: base seed; each call's seed derives from (seed, first pair).
     label: names the progress lines.
+    rate_hz: sampling rate (for the samples' mean cycles).
+    calibrate: keep every sample's mean cycle (K >= 2; for calibration).
 
   Returns:
     {'gen': [P, T, 6] mean sample, 'sd': [P] mean SD over the K samples,
-     'extrapolated': [P] bool}.
+     'extrapolated': [P] bool, and with K >= 2 from a non-deterministic
+     generator 'sample_cycles': [P, K, 6, 101] every sample's mean cycle
+     (``calibration.sample_mean_cycles``)}.
   """
   pair_source = np.asarray(pair_source, np.int64)
   v_tgt = np.asarray(v_tgt, np.float64)
@@ -495,6 +513,11 @@ def generate_pairs(gen, x_sources: np.ndarray, v_sources: np.ndarray,
   out = np.zeros((n_pairs,) + x_sources.shape[1:], np.float32)
   sd = np.zeros(n_pairs, np.float64)
   extrap = np.zeros(n_pairs, bool)
+  want_cycles = (calibrate and int(num_samples) >= 2
+                 and not getattr(gen, "deterministic", False))
+  sample_cycles = (np.full((n_pairs, int(num_samples), 6,
+                            calibration.NUM_POINTS), np.nan, np.float32)
+                   if want_cycles else None)
   by_source = collections.defaultdict(list)
   for p, m in enumerate(pair_source):
     by_source[int(m)].append(p)
@@ -522,11 +545,18 @@ def generate_pairs(gen, x_sources: np.ndarray, v_sources: np.ndarray,
     ex = getattr(res, "extrapolated", None)
     if ex is not None:
       extrap[rows.reshape(-1)] = np.asarray(ex, bool).reshape(-1)
+    samples = getattr(res, "samples", None)
+    if sample_cycles is not None and samples is not None:
+      sc = calibration.sample_mean_cycles(samples, rate_hz)
+      sample_cycles[rows.reshape(-1)] = sc.reshape((-1,) + sc.shape[-3:])
     done += rows.size
     if done == n_pairs or time.time() - last_log >= _LOG_EVERY_S:
       last_log = time.time()
       _log_progress(f"{label} generated pairs", done, n_pairs, start)
-  return {"gen": out, "sd": sd, "extrapolated": extrap}
+  result = {"gen": out, "sd": sd, "extrapolated": extrap}
+  if sample_cycles is not None:
+    result["sample_cycles"] = sample_cycles
+  return result
 
 
 # ----------------------------------------------------------------- metrics
@@ -591,7 +621,7 @@ def randomised_ranks(gen, data: CohortData, pairs: np.ndarray,
   out = generate_pairs(gen, x_rand, ts.speed[src_trials], slot,
                        ts.speed[pairs[sel, 1]], cohort=data.name,
                        num_samples=num_samples, seed=seed + 1,
-                       label=f"{label} randomised")
+                       label=f"{label} randomised", calibrate=False)
   true_subjects = [str(s) for s in ts.subject[pairs[sel, 0]]]
   rr = metrics.rank_samples(out["gen"], true_subjects, ts.speed[pairs[sel, 1]],
                             bank, rate_hz=rate_hz)
@@ -656,7 +686,8 @@ def evaluate_model(name: str, gen, run: _CohortRun, pairs: np.ndarray, *,
   src_trials, slot = np.unique(pairs[:, 0], return_inverse=True)
   out = generate_pairs(gen, ts.x[src_trials], ts.speed[src_trials], slot,
                        ts.speed[pairs[:, 1]], cohort=cohort,
-                       num_samples=num_samples, seed=seed, label=label)
+                       num_samples=num_samples, seed=seed, label=label,
+                       rate_hz=rate_hz)
   t_gen = time.time() - t0
   real = ts.x[pairs[:, 1]]
   records = score_pairs(real, out["gen"], _pair_meta(ts, pairs), run.bank,
@@ -664,6 +695,12 @@ def evaluate_model(name: str, gen, run: _CohortRun, pairs: np.ndarray, *,
   for rec, sd, ex in zip(records, out["sd"], out["extrapolated"]):
     rec["gen_sd"] = float(sd)
     rec["extrapolated"] = bool(ex)
+  if "sample_cycles" in out:
+    for rec, x_real, sc in zip(records, real, out["sample_cycles"]):
+      fields, why = calibration.pair_fields(x_real, sc, rate_hz=rate_hz)
+      rec.update(fields)
+      if why:
+        rec["reasons"]["coverage"] = why
   if randomised_encoding:
     ranks, names = randomised_ranks(gen, run.data, pairs, run.bank,
                                     num_samples=num_samples, seed=seed,
@@ -685,7 +722,9 @@ def evaluate_cohorts(generators: Mapping[str, Any],
                      randomised_encoding: bool = True,
                      make_figures: bool = True,
                      settings: Optional[Mapping[str, Any]] = None,
-                     notes: Sequence[str] = ()) -> Results:
+                     notes: Sequence[str] = (),
+                     extra_rows: Optional[Mapping[str, Any]] = None
+                     ) -> Results:
   """Evaluates generators (and the simple baselines) on in-memory cohorts.
 
   Args:
@@ -699,6 +738,8 @@ def evaluate_cohorts(generators: Mapping[str, Any],
     make_figures: draw figures/fig*.png.
     settings: recorded in metrics.json.
     notes: extra lines for the report.
+    extra_rows: more baseline rows (``extra_rows.build_rows``); a row with
+      a ``cohorts`` attribute runs only on those cohorts.
 
   Returns:
     model -> cohort -> {'records', 'summary', 'analyses'} (what
@@ -726,6 +767,8 @@ def evaluate_cohorts(generators: Mapping[str, Any],
                       "checkpoint with one, or the able-bodied train split")
     for b in SIMPLE_BASELINES:
       models[b] = SimpleBaseline(b, template, rate_hz)
+  for name, row in (extra_rows or {}).items():
+    models[name] = row
   if not models:
     raise ConfigError("nothing to evaluate: no checkpoint and no simple "
                       "baselines")
@@ -764,6 +807,8 @@ def evaluate_cohorts(generators: Mapping[str, Any],
           f"{run.num_all_pairs} pairs ({n_ident} identity); MAE vs number "
           f"of source speeds (Fig. 7b) uses only these pairs")
     for m, (name, gen) in enumerate(models.items()):
+      if data.name not in getattr(gen, "cohorts", (data.name,)):
+        continue
       pairs, note = _model_pairs(gen, run, max_pairs, seed)
       if note:
         notes.append(f"{name}: {note}")
@@ -864,7 +909,8 @@ def evaluate(models: Mapping[str, Any], *, data_dir: str, out_dir: str,
              num_samples: int = 1, seed: int = 0,
              simple_baselines: bool = True, randomised_encoding: bool = True,
              num_steps: Optional[int] = None, which: Any = "best",
-             make_figures: bool = True) -> Results:
+             make_figures: bool = True, extra_baselines: bool = True
+             ) -> Results:
   """Evaluates checkpoints and baselines; writes the report folder.
 
   Args:
@@ -885,6 +931,9 @@ def evaluate(models: Mapping[str, Any], *, data_dir: str, out_dir: str,
     num_steps: DDIM step override for diffusion checkpoints.
     which: 'best' | 'latest' | step of each checkpoint.
     make_figures: draw the figures.
+    extra_baselines: with simple_baselines, also the rows of
+      ``gaitjax.eval.extra_rows`` (cycle_regression; bound and noise_floor
+      on a synthetic build).
 
   Returns:
     model -> cohort -> {'records', 'summary', 'analyses'}.
@@ -940,13 +989,20 @@ def evaluate(models: Mapping[str, Any], *, data_dir: str, out_dir: str,
   if skipped:
     notes.append(f"--speeds selects no trial of {', '.join(skipped)}: "
                  f"skipped")
+  rows = {}
+  if simple_baselines and extra_baselines:
+    from gaitjax.eval import extra_rows
+    ab_pool = next((c.pool for c in cohorts if c.name == "able_bodied"), None)
+    rows, row_notes, settings["extra_rows"] = extra_rows.build_rows(
+        data_dir, able_bodied_dataset, pool=ab_pool)
+    notes += row_notes
   results = evaluate_cohorts(
       generators, cohorts, template=template, template_source=template_source,
       notes=notes,
       out_dir=out_dir, max_pairs=max_pairs, num_samples=num_samples,
       seed=seed, simple_baselines=simple_baselines,
       randomised_encoding=randomised_encoding, make_figures=make_figures,
-      settings=settings)
+      settings=settings, extra_rows=rows)
   logging.info("wrote %s", os.path.join(out_dir, "report.md"))
   return results
 
@@ -1000,4 +1056,5 @@ def parse_flags(flags) -> Dict[str, Any]:
               num_samples=flags.num_samples, seed=flags.seed,
               simple_baselines=not flags.no_simple_baselines,
               randomised_encoding=not flags.no_randomised_encoding,
-              num_steps=flags.num_steps, which=which)
+              num_steps=flags.num_steps, which=which,
+              extra_baselines=not getattr(flags, "no_extra_baselines", False))

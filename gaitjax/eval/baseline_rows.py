@@ -1,0 +1,64 @@
+"""Deterministic baseline rows with the Generator.generate contract.
+
+A baseline row is anything with ``predict_source(x_src, v_src, v_tgts)``
+that returns one prediction per target speed; ``generate_rows`` turns it into
+``Generator.generate``'s output (mean, std = 0, samples = K copies), so the
+evaluation job treats it like a checkpoint. Rows defined here carry
+``is_baseline = True`` (the evaluation job then calls them 'simple' and never
+picks one as the main model) and ``deterministic = True`` (no calibration:
+their K samples are identical).
+"""
+import dataclasses
+from typing import Callable, Sequence
+
+import numpy as np
+
+from gaitjax.errors import DataError
+
+# (x_src [T, 6], v_src, v_tgts [S]) -> [S, T, 6]
+PredictSource = Callable[[np.ndarray, float, np.ndarray], np.ndarray]
+
+
+@dataclasses.dataclass
+class RowsResult:
+  """Generator.generate's result for a deterministic row.
+
+  Attributes:
+    mean: [N, S, T, 6] prediction (degrees).
+    std: [N, S, T, 6] zeros.
+    samples: [N, S, K, T, 6] K copies of mean.
+    extrapolated: [N, S] False.
+  """
+  mean: np.ndarray
+  std: np.ndarray
+  samples: np.ndarray
+  extrapolated: np.ndarray
+
+
+def generate_rows(predict_source: PredictSource, sources: np.ndarray,
+                  v_src: Sequence[float], v_tgt: np.ndarray, *,
+                  num_samples: int = 1) -> RowsResult:
+  """Runs a deterministic predictor over every (source, target).
+
+  Args:
+    predict_source: see the module docstring.
+    sources: [N, T, 6] degrees.
+    v_src: [N] m/s.
+    v_tgt: [N, S] (or [N]) m/s.
+    num_samples: K copies in ``samples``.
+
+  Returns:
+    RowsResult.
+  """
+  x = np.asarray(sources, np.float32)
+  if x.ndim != 3:
+    raise DataError(f"sources must be [N, T, 6], got {x.shape}")
+  n = x.shape[0]
+  v_src = np.asarray(v_src, np.float64).reshape(n)
+  v_tgt = np.asarray(v_tgt, np.float64).reshape(n, -1)
+  mean = np.stack([np.asarray(predict_source(x[i], float(v_src[i]), v_tgt[i]),
+                              np.float32) for i in range(n)])
+  k = max(int(num_samples), 1)
+  return RowsResult(mean=mean, std=np.zeros_like(mean),
+                    samples=np.repeat(mean[:, :, None], k, axis=2),
+                    extrapolated=np.zeros(v_tgt.shape, bool))

@@ -1,0 +1,60 @@
+"""Baseline rows beyond the three simple ones, built for one evaluation.
+
+* ``cycle_regression`` (``gaitjax.eval.regression``): fitted on the 'train'
+  split of the evaluated able-bodied dataset; evaluated on every cohort,
+  like the cycle template.
+* ``bound`` and ``noise_floor`` (``gaitjax.eval.bound``): only when the
+  evaluated able-bodied dataset is a synthetic build whose build record
+  (seed, speed response, raw rate, duration) lets the generator be rerun;
+  evaluated on the able-bodied cohort only (``cohorts`` attribute).
+
+``build_rows`` never fails the evaluation: a row that cannot be built is
+left out with a note saying why.
+"""
+import logging
+from typing import Any, Dict, List, Tuple
+
+from gaitjax import constants
+from gaitjax.errors import GaitjaxError
+from gaitjax.eval import regression
+
+
+def build_rows(data_dir: str, able_bodied_dataset: str, *,
+               rate_hz: float = constants.RATE_HZ, pool=None,
+               with_oracle: bool = True) -> Tuple[Dict[str, Any], List[str],
+                                                  Dict[str, Any]]:
+  """The extra rows for an evaluation.
+
+  Args:
+    data_dir: the build folder.
+    able_bodied_dataset: the evaluated able-bodied dataset.
+    rate_hz: sampling rate of the data.
+    pool: TrialSet of every able-bodied trial (all splits), for ``bound``
+      and ``noise_floor`` to recognise a source's subject.
+    with_oracle: try the synthetic ``bound``/``noise_floor`` rows.
+
+  Returns:
+    (name -> generator-like row, notes for the report, info for
+    metrics.json).
+  """
+  from gaitjax.data import dataset as dataset_lib
+  rows: Dict[str, Any] = {}
+  notes: List[str] = []
+  info: Dict[str, Any] = {}
+  try:
+    train = dataset_lib.load_split(data_dir, able_bodied_dataset, "train")
+    model = regression.fit(train, rate_hz=rate_hz)
+    rows[regression.NAME] = regression.RegressionBaseline(
+        model, rate_hz, source=f"{able_bodied_dataset} train split")
+    info[regression.NAME] = model.summary()
+    notes.append(
+        f"cycle_regression: fitted on the {able_bodied_dataset} train split "
+        f"({model.num_subjects} subjects, {model.num_pairs} pairs); "
+        f"amplitude gains {', '.join(f'{b:.2f}' for b in model.amp_gain[:3])}"
+        f" (hip, knee, ankle), alpha {model.alpha:.3g} (cycle) / "
+        f"{model.cad_alpha:.3g} (cadence) by leave-one-subject-out CV")
+  except GaitjaxError as e:
+    notes.append(f"cycle_regression left out: {e}")
+  for name in rows:
+    logging.info("extra baseline row: %s", name)
+  return rows, notes, info

@@ -1,0 +1,447 @@
+r"""``cycle_regression``: a PCA-ridge baseline in gait-cycle space.
+
+A strong non-deep learned baseline (issue 10): fitted on the training
+population, it predicts a subject's mean gait cycle and cadence at a target
+speed from one recording at a source speed, and is synthesised like the
+cycle template.
+
+Model. For a source trial with mean normalised cycle m_s [6, 101] and
+cadence c_s at speed v_s, and a target speed v_t:
+
+  template   m_T = m_s + P(v_t) - P(v_s),  c_T = c_s C(v_t) / C(v_s)
+             (P, C: the training population's mean cycle and cadence,
+             ``reference.TemplateModel``; exactly the cycle template)
+  features   f = [a, b, a^2, b v_s, z_1 a, z_1 b, ..., z_C a, z_C b, g a]
+             a = ln(v_t / v_s), b = v_t - v_s; z = the first C PCA scores
+             (standardised) of the source's deviation from the population
+             m_s - P(v_s); g = ln(c_s / C(v_s)). Every feature is 0 at
+             v_t = v_s, so identity pairs get exactly the template (= the
+             subject's own cycle), and there is no intercept.
+  prediction m = m_T + f W  (W [F, 606]),  c = c_T exp(f w)  (w [F])
+
+i.e. ridge regression of the template's error on the training pairs: the
+subject-specific part of the speed response that can be read from the
+source's cycle (its shape and amplitude, e.g. gains that scale the speed
+change) and cadence. With W = 0 it IS the template, and the ridge penalty
+shrinks it toward the template, so a large alpha cannot make it worse than
+the template on the training population.
+
+Fitting: every within-subject pair (v_s != v_t) of the training split whose
+source and target have detectable cycles on both hips; features scaled to
+unit RMS over those pairs. alpha (cycle) and alpha (cadence) are chosen
+separately from ``ALPHAS`` by leave-one-subject-out cross-validation on the
+training subjects (mean squared error over the 606 cycle points / the log
+cadence ratio), then refitted on all training subjects.
+
+Synthesis: the predicted cycle is tiled from each leg's phase at t = 0 of
+the source at the predicted cadence, with ``reference.synthesize_from_cycles``
+(the template's own tiling); a source without cycles on both hips gets the
+cycle template's fallback (``reference.template_baseline``).
+"""
+import dataclasses
+import logging
+from typing import Any, Dict, List, Optional, Sequence, Tuple
+
+import numpy as np
+
+from gaitjax import constants
+from gaitjax.data import reference
+from gaitjax.data.dataset import TrialSet
+from gaitjax.errors import DataError
+from gaitjax.eval import baseline_rows
+
+NAME = "cycle_regression"
+ALPHAS: Tuple[float, ...] = tuple(float(a) for a in np.logspace(-6, 2, 17))
+NUM_COMPONENTS = 5
+_P = constants.NUM_CHANNELS * reference.NUM_POINTS     # 606 cycle points
+
+
+@dataclasses.dataclass(frozen=True)
+class CycleRegression:
+  """A fitted cycle regression (see the module docstring).
+
+  Attributes:
+    template: TemplateModel of the same training population.
+    amp_gain: [6] beta of each channel (shared by a joint's two sides).
+    pca_mean: [606] mean source deviation from the population cycle.
+    pca_basis: [C, 606] principal directions (rows, unit norm).
+    pca_scale: [C] SD of each score over the training trials.
+    feature_scale: [F] RMS of each raw feature over the training pairs.
+    weights: [F, 606] cycle correction per (scaled) feature.
+    cad_weights: [F] log-cadence correction per (scaled) feature.
+    alpha, cad_alpha, amp_alpha: the chosen ridge penalties.
+    cv: LOSO mean squared errors per alpha ('alphas', 'amp_mse',
+      'cycle_mse', 'cadence_mse') and the template's ('template_mse').
+    num_subjects, num_pairs: training data used.
+  """
+  template: reference.TemplateModel
+  amp_gain: np.ndarray
+  pca_mean: np.ndarray
+  pca_basis: np.ndarray
+  pca_scale: np.ndarray
+  feature_scale: np.ndarray
+  weights: np.ndarray
+  cad_weights: np.ndarray
+  alpha: float = 0.0
+  cad_alpha: float = 0.0
+  amp_alpha: float = 0.0
+  cv: Dict[str, List[float]] = dataclasses.field(default_factory=dict)
+  num_subjects: int = 0
+  num_pairs: int = 0
+
+  @property
+  def num_components(self) -> int:
+    return int(self.pca_basis.shape[0])
+
+  def scores(self, mean_cycle: np.ndarray, v_src: float) -> np.ndarray:
+    """[6, 101] source mean cycle at v_src -> [C] standardised PCA scores
+    of its deviation from the population cycle."""
+    dev = (np.asarray(mean_cycle, np.float64)
+           - self.template.population_cycle(v_src)).reshape(-1)
+    return ((dev - self.pca_mean) @ self.pca_basis.T) / self.pca_scale
+
+  def features(self, mean_cycle: np.ndarray, cadence: float, v_src: float,
+               v_tgt: np.ndarray) -> np.ndarray:
+    """Scaled ridge features [S, F] of one source for S target speeds."""
+    z = self.scores(mean_cycle, v_src)
+    g = np.log(cadence / self.template.population_cadence(v_src))
+    return _raw_features(z, g, v_src, v_tgt) / self.feature_scale
+
+  def template_parts(self, mean_cycle: np.ndarray, v_src: float,
+                     v_tgt: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
+    """(template cycles [S, 6, 101], amplitude-scaled population change
+    s_c (P(v_t) - P(v_s))_c [S, 6, 101]) of one source."""
+    m = np.asarray(mean_cycle, np.float64)
+    pop_s = self.template.population_cycle(v_src)
+    change = np.stack([self.template.population_cycle(v) - pop_s
+                       for v in v_tgt])
+    return m + change, log_amplitude(m, pop_s)[None, :, None] * change
+
+  def predict_cycles(self, mean_cycle: np.ndarray, cadence: float,
+                     v_src: float, v_tgt: Sequence[float]
+                     ) -> Tuple[np.ndarray, np.ndarray]:
+    """Predicted mean cycles [S, 6, 101] and cadences [S] (steps/min).
+
+    Args:
+      mean_cycle: [6, 101] the source's mean normalised cycle (finite).
+      cadence: the source's cadence (steps/min, finite, > 0).
+      v_src: source speed (m/s).
+      v_tgt: [S] target speeds (m/s).
+    """
+    m = np.asarray(mean_cycle, np.float64)
+    if m.shape != (constants.NUM_CHANNELS, reference.NUM_POINTS):
+      raise DataError(f"cycle_regression: mean cycle must be [6, "
+                      f"{reference.NUM_POINTS}], got {m.shape}")
+    v_tgt = np.atleast_1d(np.asarray(v_tgt, np.float64))
+    f = self.features(m, cadence, v_src, v_tgt)               # [S, F]
+    base, scaled = self.template_parts(m, v_src, v_tgt)
+    cyc = (base + self.amp_gain[None, :, None] * scaled
+           + (f @ self.weights).reshape(base.shape))
+    cad = np.array([reference.expected_cadence(cadence, v_src, v,
+                                               self.template)
+                    for v in v_tgt]) * np.exp(f @ self.cad_weights)
+    return cyc, cad
+
+  def predict_source(self, x_src: np.ndarray, v_src: float,
+                     v_tgt: Sequence[float], *,
+                     rate_hz: float = constants.RATE_HZ) -> np.ndarray:
+    """x_src [T, 6] degrees -> predictions [S, T, 6] at the targets v_tgt."""
+    x_src = np.asarray(x_src, np.float64)
+    v_tgt = np.atleast_1d(np.asarray(v_tgt, np.float64))
+    info = reference.cycle_info(x_src, rate_hz)
+    if not _usable(info):
+      return np.stack([reference.template_baseline(
+          x_src, v_src, v, self.template, rate_hz=rate_hz) for v in v_tgt])
+    cyc, cad = self.predict_cycles(info.mean, info.cadence, v_src, v_tgt)
+    phase0 = source_phases(info)
+    return np.stack([reference.synthesize_from_cycles(
+        cyc[i], float(cad[i]), x_src.shape[0], rate_hz, phase0)
+                     for i in range(len(v_tgt))])
+
+  def summary(self) -> Dict[str, Any]:
+    """Small JSON-able description (for metrics.json)."""
+    return {"alpha": self.alpha, "cad_alpha": self.cad_alpha,
+            "amp_alpha": self.amp_alpha,
+            "amp_gain": [float(b) for b in self.amp_gain],
+            "num_components": self.num_components,
+            "num_subjects": self.num_subjects, "num_pairs": self.num_pairs,
+            "cv": self.cv}
+
+
+def log_amplitude(mean_cycle: np.ndarray, population: np.ndarray
+                  ) -> np.ndarray:
+  """[6] log(SD over the cycle of mean_cycle / of population), per channel."""
+  return np.log(np.maximum(np.asarray(mean_cycle).std(axis=1), 1e-6)
+                / np.maximum(np.asarray(population).std(axis=1), 1e-6))
+
+
+def source_phases(info: reference.SubjectCycleInfo) -> Dict[str, float]:
+  """Each leg's gait phase at t = 0 of the source (cycles), as the template
+  computes it."""
+  return {side: float(reference._phase_at(  # pylint: disable=protected-access
+      np.asarray(info.boundaries[side], np.float64), np.zeros(1))[0])
+          for side in constants.SIDES}
+
+
+def _usable(info: reference.SubjectCycleInfo) -> bool:
+  return bool(info.has_cycles() and np.all(np.isfinite(info.mean))
+              and np.isfinite(info.cadence) and info.cadence > 0)
+
+
+def _raw_features(z: np.ndarray, g: float, v_src: float,
+                  v_tgt: np.ndarray) -> np.ndarray:
+  """[C] scores, log cadence deviation, speeds -> [S, 4 + 2C + 1]."""
+  v_tgt = np.asarray(v_tgt, np.float64).reshape(-1, 1)
+  a = np.log(v_tgt / v_src)
+  b = v_tgt - v_src
+  z = np.asarray(z, np.float64).reshape(1, -1)
+  return np.concatenate([a, b, a * a, b * v_src, z * a, z * b, g * a], axis=1)
+
+
+# ----------------------------------------------------------------- fitting
+def _ridge(gram: np.ndarray, rhs: np.ndarray, alpha: float) -> np.ndarray:
+  """(G + alpha I)^-1 H."""
+  return np.linalg.solve(gram + alpha * np.eye(gram.shape[0]), rhs)
+
+
+@dataclasses.dataclass
+class _Design:
+  """Training pairs of one subject: features [N, F] (unscaled), template
+  errors y [N, 6, 101], amplitude-scaled population changes [N, 6, 101] and
+  log cadence errors [N]."""
+  feats: np.ndarray
+  y: np.ndarray
+  scaled: np.ndarray
+  cad: np.ndarray
+
+
+def _design(shell: CycleRegression, train: TrialSet, infos, ok: np.ndarray
+            ) -> List[_Design]:
+  """Per-subject training pairs (v_s != v_t, both with cycles) measured
+  against shell.template."""
+  speed = np.asarray(train.speed, np.float64)
+  template = shell.template
+  pop = {v: template.population_cycle(v) for v in np.unique(speed)}
+  pcad = {v: template.population_cadence(v) for v in pop}
+  out = []
+  for s in train.subjects:
+    idx = np.flatnonzero((train.subject == s) & ok)
+    parts = []
+    for i in idx:
+      tgt = idx[speed[idx] != speed[i]]
+      if not tgt.size:
+        continue
+      m, v = infos[i].mean, speed[i]
+      dev = (m - pop[v]).reshape(-1)
+      z = ((dev - shell.pca_mean) @ shell.pca_basis.T) / shell.pca_scale
+      g = np.log(infos[i].cadence / pcad[v])
+      change = np.stack([pop[speed[j]] - pop[v] for j in tgt])
+      amp = log_amplitude(m, pop[v])[None, :, None] * change
+      cad = infos[i].cadence * np.array([pcad[speed[j]] for j in tgt]) / pcad[v]
+      parts.append((_raw_features(z, g, v, speed[tgt]),
+                    np.stack([infos[j].mean for j in tgt]) - m - change, amp,
+                    np.log(np.array([infos[j].cadence for j in tgt]) / cad)))
+    if parts:
+      out.append(_Design(*[np.concatenate(p) for p in zip(*parts)]))
+  return out
+
+
+@dataclasses.dataclass
+class _Stats:
+  """Sufficient statistics of one subject's pairs (features scaled):
+  ftf [F, F], fty [F, 606], fts [F, 606] (F^T scaled changes), ftc [F]
+  (F^T log cadence errors), yy, cc (sums of squares), sy [6], ss [6]
+  (per-channel sums of y*S and S*S), n pairs, m cycle values."""
+  ftf: np.ndarray
+  fty: np.ndarray
+  fts: np.ndarray
+  ftc: np.ndarray
+  yy: float
+  cc: float
+  sy: np.ndarray
+  ss: np.ndarray
+  n: int
+  m: int
+
+  @classmethod
+  def of(cls, d: _Design, fscale: np.ndarray) -> "_Stats":
+    f = d.feats / fscale
+    n = len(d.y)
+    y, sc = d.y.reshape(n, -1), d.scaled.reshape(n, -1)
+    return cls(f.T @ f, f.T @ y, f.T @ sc, f.T @ d.cad, float(np.sum(y * y)),
+               float(np.sum(d.cad ** 2)),
+               (d.y * d.scaled).sum(axis=(0, 2)),
+               (d.scaled * d.scaled).sum(axis=(0, 2)), n, y.size)
+
+  def __add__(self, o: "_Stats") -> "_Stats":
+    return _Stats(*[getattr(self, f.name) + getattr(o, f.name)
+                    for f in dataclasses.fields(self)])
+
+
+def _joint_sum(per_channel: np.ndarray) -> np.ndarray:
+  """[6] -> [3] summed over each joint's two sides."""
+  return np.array([sum(per_channel[c] for c in range(constants.NUM_CHANNELS)
+                       if constants.joint_of(c) == j)
+                   for j in constants.JOINTS])
+
+
+def _per_channel(beta_j: np.ndarray) -> np.ndarray:
+  """[3] per joint -> [6] per channel."""
+  return np.array([beta_j[constants.JOINTS.index(constants.joint_of(ch))]
+                   for ch in range(constants.NUM_CHANNELS)])
+
+
+def _solve(st: _Stats, amp_alpha: float, alpha: float, cad_alpha: float
+           ) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
+  """Fits (amp_gain [6], weights [F, 606], cad_weights [F]) on st.
+
+  Stage 1: per joint beta = sum S*Y / (sum S^2 + amp_alpha * n); stage 2:
+  ridge (penalty alpha * n) of what is left on the features.
+  """
+  beta = _per_channel(_joint_sum(st.sy) / (_joint_sum(st.ss)
+                                           + amp_alpha * st.n))
+  rhs = st.fty - (st.fts.reshape(-1, constants.NUM_CHANNELS,
+                                 reference.NUM_POINTS)
+                  * beta[None, :, None]).reshape(st.fty.shape)
+  return beta, _ridge(st.ftf, rhs, alpha * st.n), _ridge(
+      st.ftf, st.ftc, cad_alpha * st.n)
+
+
+def _sse(st: _Stats, beta: np.ndarray, w: np.ndarray, w_cad: np.ndarray
+         ) -> Tuple[float, float]:
+  """Sums of squared cycle and log-cadence errors of a fit on st's pairs."""
+  bs = (st.fts.reshape(-1, constants.NUM_CHANNELS, reference.NUM_POINTS)
+        * beta[None, :, None]).reshape(st.fty.shape)
+  yy = st.yy - 2.0 * beta @ st.sy + (beta ** 2) @ st.ss
+  e = yy - 2.0 * np.sum(w * (st.fty - bs)) + np.sum(w * (st.ftf @ w))
+  ec = st.cc - 2.0 * w_cad @ st.ftc + w_cad @ st.ftf @ w_cad
+  return float(e), float(ec)
+
+
+def fit(train: TrialSet, *, rate_hz: float = constants.RATE_HZ,
+        num_components: int = NUM_COMPONENTS,
+        alphas: Sequence[float] = ALPHAS) -> CycleRegression:
+  """Fits the regression on a training TrialSet (see module docstring).
+
+  Cross-validation refits the population template without the held-out
+  subject in every fold (a template that contains the held-out subject
+  makes its errors look anti-correlated with the others' and penalises
+  every population-level correction).
+
+  Args:
+    train: training trials [N, T, 6] of >= 2 subjects.
+    rate_hz: sampling rate.
+    num_components: C PCA components (fewer if the data has fewer).
+    alphas: ridge penalties tried by LOSO cross-validation (per training
+      pair: the penalty is alpha * number of pairs).
+
+  Raises:
+    DataError: fewer than 2 subjects with usable trials at 2 speeds.
+  """
+  if len(train) == 0:
+    raise DataError("cycle_regression: empty training set")
+  infos = reference.precompute_cycles(train.x, rate_hz)
+  ok = np.array([_usable(i) for i in infos], bool)
+  subjects = [s for s in train.subjects
+              if len(np.unique(train.speed[(train.subject == s) & ok])) >= 2]
+  if len(subjects) < 2:
+    raise DataError(f"cycle_regression: needs >= 2 training subjects with "
+                    f"detectable cycles at two or more speeds, got "
+                    f"{len(subjects)}")
+  template = reference.TemplateModel.fit(train, rate_hz=rate_hz, infos=infos)
+  speed = np.asarray(train.speed, np.float64)
+  dev = np.stack([(infos[i].mean - template.population_cycle(speed[i]))
+                  .reshape(-1) for i in np.flatnonzero(ok)])
+  pca_mean = dev.mean(0)
+  _, sv, vt = np.linalg.svd(dev - pca_mean, full_matrices=False)
+  c = int(min(num_components, np.sum(sv > 1e-8 * max(sv[0], 1e-12))))
+  scale = np.maximum(sv[:c] / np.sqrt(max(dev.shape[0] - 1, 1)), 1e-9)
+  nf = 4 + 2 * c + 1
+  shell = CycleRegression(template, np.zeros(constants.NUM_CHANNELS),
+                          pca_mean, vt[:c], scale, np.ones(nf),
+                          np.zeros((nf, _P)), np.zeros(nf))
+  designs = _design(shell, train, infos, ok)
+  fscale = np.sqrt(np.mean(np.concatenate([d.feats for d in designs]) ** 2,
+                           axis=0))
+  fscale = np.where(fscale > 1e-12, fscale, 1.0)
+  alphas = [float(a) for a in alphas]
+  # Leave-one-subject-out folds, each with its own template.
+  folds = []
+  for h in subjects:
+    keep = train.subject != h
+    sub = train.select(keep)
+    sub_infos = [infos[i] for i in np.flatnonzero(keep)]
+    t_h = reference.TemplateModel.fit(sub, rate_hz=rate_hz, infos=sub_infos)
+    d_h = _design(dataclasses.replace(shell, template=t_h), train, infos, ok)
+    names = [s for s in train.subjects
+             if len(np.unique(train.speed[(train.subject == s) & ok])) >= 2]
+    held = names.index(h)
+    folds.append((d_h[held], d_h[:held] + d_h[held + 1:]))
+  stats = [(_Stats.of(d, fscale), sum((_Stats.of(t, fscale) for t in tr[1:]),
+                                       _Stats.of(tr[0], fscale)))
+           for d, tr in folds]
+  n_pts = sum(h.m for h, _ in stats)
+  n_pairs = sum(h.n for h, _ in stats)
+  big = 1e12                                   # = no correction at all
+  template_mse = sum(_sse(h, *_solve(t, big, big, big))[0]
+                     for h, t in stats) / n_pts
+  amp_mse = [sum(_sse(h, *_solve(t, a, big, big))[0] for h, t in stats)
+             / n_pts for a in alphas]
+  amp_alpha = alphas[int(np.argmin(amp_mse))]
+  cv = [[_sse(h, *_solve(t, amp_alpha, a, a)) for h, t in stats]
+        for a in alphas]
+  cyc_mse = [sum(e[0] for e in row) / n_pts for row in cv]
+  cad_mse = [sum(e[1] for e in row) / n_pairs for row in cv]
+  alpha = alphas[int(np.argmin(cyc_mse))]
+  cad_alpha = alphas[int(np.argmin(cad_mse))]
+  everyone = sum((_Stats.of(d, fscale) for d in designs[1:]),
+                 _Stats.of(designs[0], fscale))
+  amp_gain, w, w_cad = _solve(everyone, amp_alpha, alpha, cad_alpha)
+  num_pairs = int(sum(len(d.y) for d in designs))
+  logging.info("cycle_regression: %d subjects, %d pairs, %d components; "
+               "amplitude gains %s; alpha %.3g (cycle), %.3g (cadence) by "
+               "LOSO CV; CV MSE %.3f (template %.3f)", len(designs),
+               num_pairs, c, np.round(amp_gain[:3], 2), alpha, cad_alpha,
+               min(cyc_mse), template_mse)
+  return dataclasses.replace(
+      shell, amp_gain=amp_gain, feature_scale=fscale, weights=w,
+      cad_weights=w_cad, alpha=alpha, cad_alpha=cad_alpha,
+      amp_alpha=amp_alpha,
+      cv={"alphas": alphas, "amp_mse": [float(e) for e in amp_mse],
+          "cycle_mse": [float(e) for e in cyc_mse],
+          "cadence_mse": [float(e) for e in cad_mse],
+          "template_mse": float(template_mse)},
+      num_subjects=len(designs), num_pairs=num_pairs)
+
+
+# ---------------------------------------------------------- evaluation row
+class RegressionBaseline:
+  """The fitted regression with Generator.generate's contract.
+
+  Args:
+    model: a fitted CycleRegression.
+    rate_hz: sampling rate of the evaluated data.
+    source: where it was fitted (for the report).
+  """
+  is_baseline = True
+  deterministic = True
+  config = None
+
+  def __init__(self, model: CycleRegression,
+               rate_hz: float = constants.RATE_HZ, source: str = ""):
+    self.model = model
+    self.rate_hz = float(rate_hz)
+    self.source = source
+
+  def predict_source(self, x_src: np.ndarray, v_src: float,
+                     v_tgt: Sequence[float]) -> np.ndarray:
+    """[T, 6] -> [S, T, 6]."""
+    return self.model.predict_source(x_src, v_src, v_tgt, rate_hz=self.rate_hz)
+
+  def generate(self, sources, v_src, v_tgt, *, num_samples: int = 1,
+               seed: int = 0, cohort: str = "able_bodied"
+               ) -> baseline_rows.RowsResult:
+    """Same contract as Generator.generate (std 0)."""
+    del seed, cohort
+    return baseline_rows.generate_rows(self.predict_source, sources, v_src,
+                                       v_tgt, num_samples=num_samples)

@@ -1,0 +1,158 @@
+"""cycle_regression: the PCA-ridge cycle-space baseline (issue 10)."""
+import numpy as np
+import pytest
+
+from gaitjax.data import reference
+from gaitjax.data import synthetic
+from gaitjax.data.dataset import TrialSet
+from gaitjax.data.preprocess import to_model_input
+from gaitjax.errors import DataError
+from gaitjax.eval import cycles
+from gaitjax.eval import evaluate as ev
+from gaitjax.eval import regression
+
+RATE = 20.0
+SPEEDS = (0.6, 0.9, 1.2, 1.5)
+
+
+def synthetic_set(num_subjects=6, seed=0):
+  trials = synthetic.make_able_bodied_cohort(
+      seed=seed, num_subjects=num_subjects, speeds=SPEEDS, rate_hz=100.0)
+  x = np.stack([to_model_input(t) for t in trials])
+  return TrialSet.from_arrays(x, [t.speed_mps for t in trials],
+                              [t.subject for t in trials])
+
+
+@pytest.fixture(scope="module")
+def cohort():
+  return synthetic_set()
+
+
+def toy_gait(speed, gain, t_len=400, response=1.0):
+  """[T, 6] harmonic gait whose speed change scales with the subject's
+  amplitude gain (a response the template cannot know, the regression can
+  read from the source)."""
+  period = 1.5 - 0.45 * speed
+  w = 2 * np.pi * np.arange(t_len) / RATE / period
+  amp = gain * (1.0 + 6.0 * response * (speed - 1.0) * (gain - 1.0)
+                + 0.3 * speed)
+
+  def leg(w):
+    return [10 + 22 * amp * np.cos(w) + 3 * np.cos(2 * w + 0.3),
+            35 + 18 * amp * np.cos(w + 1.2) + 6 * np.cos(2 * w + 0.5),
+            2 + 9 * amp * np.cos(w + 2.0) + 4 * np.cos(2 * w + 1.0)]
+
+  return np.stack(leg(w) + leg(w + np.pi), axis=1).astype(np.float32)
+
+
+def toy_set(gains, speeds=(0.6, 0.8, 1.0, 1.2, 1.4), first=0, response=1.0):
+  x, v, s = [], [], []
+  for k, g in enumerate(gains):
+    for speed in speeds:
+      x.append(toy_gait(speed, g, response=response))
+      v.append(speed)
+      s.append(f"S{first + k:02d}")
+  return TrialSet.from_arrays(np.stack(x), v, s)
+
+
+def pair_mae(ts, predict):
+  """Mean cycle MAE over all within-subject pairs with v_s != v_t."""
+  out = []
+  for i in range(len(ts)):
+    idx = np.flatnonzero((ts.subject == ts.subject[i])
+                         & (ts.speed != ts.speed[i]))
+    for j in idx:
+      out.append(cycles.cycle_mae(ts.x[j], predict(i, ts.speed[j]),
+                                  RATE).mae)
+  return float(np.nanmean(out))
+
+
+def test_zero_weights_reproduce_the_template_exactly(cohort):
+  model = regression.fit(cohort)
+  zero = regression.CycleRegression(
+      model.template, np.zeros(6), model.pca_mean, model.pca_basis,
+      model.pca_scale, model.feature_scale, np.zeros_like(model.weights),
+      np.zeros_like(model.cad_weights))
+  for i in (0, 5):
+    for v in (0.6, 1.5):
+      got = zero.predict_source(cohort.x[i], cohort.speed[i], [v])[0]
+      want = reference.template_baseline(cohort.x[i], cohort.speed[i], v,
+                                         model.template)
+      np.testing.assert_allclose(got, want, atol=1e-6)
+
+
+def test_identity_pairs_keep_the_subjects_own_cycle(cohort):
+  model = regression.fit(cohort)
+  info = reference.cycle_info(cohort.x[3])
+  cyc, cad = model.predict_cycles(info.mean, info.cadence, cohort.speed[3],
+                                  [cohort.speed[3]])
+  np.testing.assert_allclose(cyc[0], info.mean, atol=1e-9)
+  assert cad[0] == pytest.approx(info.cadence)
+
+
+def test_fits_and_beats_copy_source_on_a_tiny_synthetic_cohort(cohort):
+  train = cohort.select(np.isin(cohort.subject, ["AB01", "AB02", "AB03",
+                                                 "AB04"]))
+  test = cohort.select(np.isin(cohort.subject, ["AB05", "AB06"]))
+  model = regression.fit(train)
+  assert model.num_subjects == 4 and model.num_pairs == 4 * 4 * 3
+  assert np.isfinite(model.weights).all() and model.alpha in regression.ALPHAS
+  reg = pair_mae(test, lambda i, v: model.predict_source(
+      test.x[i], test.speed[i], [v])[0])
+  copy = pair_mae(test, lambda i, v: test.x[i])
+  assert reg < 0.8 * copy, (reg, copy)
+
+
+def test_learns_an_amplitude_scaled_speed_response():
+  """The toy speed change grows with the subject's amplitude: the template
+  (population change) misses it, the regression reads it from the source."""
+  train = toy_set(np.linspace(0.8, 1.2, 9))
+  test = toy_set([0.82, 1.18], first=20)
+  model = regression.fit(train, rate_hz=RATE)
+  tmpl = pair_mae(test, lambda i, v: reference.template_baseline(
+      test.x[i], test.speed[i], v, model.template, rate_hz=RATE))
+  reg = pair_mae(test, lambda i, v: model.predict_source(
+      test.x[i], test.speed[i], [v], rate_hz=RATE)[0])
+  assert reg < 0.6 * tmpl, (reg, tmpl)
+  assert model.cv["cycle_mse"][0] < model.cv["template_mse"]
+
+
+def test_predictions_change_with_the_training_population():
+  """Fitted on a population whose speed response grows with amplitude vs
+  one where it shrinks: the same source gets different predictions."""
+  src = toy_gait(0.8, 1.15)
+  gains = np.linspace(0.8, 1.2, 7)
+  a = regression.fit(toy_set(gains, response=1.0), rate_hz=RATE)
+  b = regression.fit(toy_set(gains, response=-1.0), rate_hz=RATE)
+  pa = a.predict_source(src, 0.8, [1.4], rate_hz=RATE)[0]
+  pb = b.predict_source(src, 0.8, [1.4], rate_hz=RATE)[0]
+  assert np.abs(pa - pb).mean() > 1.0
+  assert a.amp_gain[0] > 0.5 > b.amp_gain[0]
+
+
+def test_needs_two_subjects(cohort):
+  with pytest.raises(DataError, match="2 training subjects"):
+    regression.fit(cohort.select(cohort.subject == "AB01"))
+
+
+def test_is_a_baseline_row_of_the_evaluation(cohort):
+  train = cohort.select(np.isin(cohort.subject, ["AB01", "AB02", "AB03"]))
+  test = cohort.select(np.isin(cohort.subject, ["AB05", "AB06"]))
+  row = regression.RegressionBaseline(regression.fit(train))
+  data = ev.CohortData(name="able_bodied", eval_set=test, pool=cohort)
+  res = ev.evaluate_cohorts({}, [data], template=row.model.template,
+                            randomised_encoding=False,
+                            extra_rows={"cycle_regression": row},
+                            num_samples=2)
+  assert set(res) == {"copy_source", "population_mean", "cycle_template",
+                      "cycle_regression"}
+  recs = res["cycle_regression"]["able_bodied"]["records"]
+  assert len(recs) == 2 * 4 * 4
+  assert all("coverage_90" not in r for r in recs)   # deterministic row
+  copy = res["copy_source"]["able_bodied"]["summary"]["headline"]["mae"]
+  assert res["cycle_regression"]["able_bodied"]["summary"]["headline"][
+      "mae"] < copy
+  assert ev.model_kind(row) == "simple"
+  with pytest.raises(Exception, match="reserved"):
+    ev.evaluate_cohorts({"cycle_regression": row}, [data],
+                        template=row.model.template)
