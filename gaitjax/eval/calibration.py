@@ -159,6 +159,20 @@ def reliability(records: Sequence[Mapping[str, Any]],
           "observed_z": obs_z, "n": n}
 
 
+def curves(results: Mapping[str, Mapping[str, Any]]
+           ) -> Dict[str, Dict[str, List[float]]]:
+  """'model / cohort' -> ``reliability`` for every results entry with
+  coverage fields (results: model -> cohort -> records or {'records'})."""
+  out = {}
+  for model, by in results.items():
+    for cohort, entry in by.items():
+      recs = entry["records"] if isinstance(entry, Mapping) else entry
+      rel = reliability(recs)
+      if rel is not None:
+        out[f"{model} / {cohort}"] = rel
+  return out
+
+
 # ------------------------------------------------------------ |dv| bins
 def dv_bin(v_src: float, v_tgt: float) -> str:
   """The DV_BINS label of a pair."""

@@ -894,6 +894,10 @@ def write_outputs(out_dir: str, results: Results,
     paths = figures.plot_all(os.path.join(out_dir, "figures"), cohort_ana,
                              per_source_models=per_source, case_arrays=cases,
                              rate_hz=rate_hz)
+  rel = calibration.curves(results) if make_figures else {}
+  if rel:
+    paths["reliability"] = figures.plot_reliability(
+        os.path.join(out_dir, "figures", "fig8_reliability.png"), rel)
   extra = {"main_model": main, "figures": paths, "notes": list(notes),
            "settings": dict(settings or {}),
            "gaitjax_version": gaitjax.__version__}

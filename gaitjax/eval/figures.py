@@ -271,6 +271,37 @@ def plot_speed_analysis(path: PathLike,
   return _save(fig, path)
 
 
+def plot_reliability(path: PathLike,
+                     curves: Mapping[str, Mapping[str, Sequence[float]]]
+                     ) -> str:
+  """Reliability plot: observed vs nominal coverage of the K-sample bands.
+
+  Args:
+    curves: label (e.g. 'diffusion / able_bodied') -> ``calibration.
+      reliability`` dict {'nominal', 'observed' (t interval), 'observed_z'
+      (mean +- z SD)}.
+  """
+  fig = Figure(figsize=(4.8, 4.4))
+  ax = fig.add_subplot(1, 1, 1)
+  ax.plot([0, 100], [0, 100], color="0.6", lw=1, ls=":", label="ideal")
+  colors = colormaps["tab10"]
+  for n, (label, c) in enumerate(curves.items()):
+    nom = 100 * np.asarray(c["nominal"], float)
+    ax.plot(nom, 100 * np.asarray(c["observed"], float), "o-",
+            color=colors(n % 10), label=f"{label} (t interval)")
+    if "observed_z" in c:
+      ax.plot(nom, 100 * np.asarray(c["observed_z"], float), "s--",
+              color=colors(n % 10), alpha=0.6,
+              label=f"{label} (mean +- z SD)")
+  ax.set_xlim(40, 100)
+  ax.set_ylim(0, 100)
+  ax.set_xlabel("nominal coverage (%)")
+  ax.set_ylabel("observed coverage of the real mean cycle (%)")
+  ax.set_title("Calibration of the K-sample bands")
+  ax.legend(fontsize=7, loc="upper left")
+  return _save(fig, path)
+
+
 def plot_all(out_dir: PathLike, cohort_results: Mapping[str, Mapping[str, Any]],
              *, per_source_models: Optional[Mapping[str, Mapping]] = None,
              case_arrays: Optional[Mapping[str, Sequence[Mapping]]] = None,
