@@ -124,7 +124,7 @@ def test_generator_drawing_from_the_truth_is_calibrated(cohort, tmp_path):
       rel["observed"])
   assert "0" in doc["mae_by_dv_bin"]["gen"]["able_bodied"]
   md = (tmp_path / "report.md").read_text()
-  assert "## Calibration" in md and "## MAE by |dv|" in md
+  assert "## Calibration" in md and "## MAE (deg) by |v_tgt - v_src|" in md
   assert os.path.isfile(tmp_path / "figures" / "fig8_reliability.png")
 
 

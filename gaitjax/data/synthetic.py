@@ -323,6 +323,11 @@ class _Subject:
   timing_warp: np.ndarray             # [2, 3] right/left phase warps
   lr_offset: float                    # left phase lag (cycles)
   var_scale: float                    # stride variability multiplier
+  # [6, 1 + 2K] E[coef_u | the subject's traits]: the side gain times
+  # E[mult | z_gain] times the population change; shape_u and offset_u
+  # (independent of everything) at their mean 0. The knowable part of the
+  # speed response (``knowable_trial``).
+  coef_u_known: Optional[np.ndarray] = None
 
 
 def _z(rng: np.random.Generator, size=None):
@@ -340,19 +345,33 @@ def _shape_coefs(rng: np.random.Generator, sd: np.ndarray) -> np.ndarray:
 
 def _draw_subject(seed: int, cohort: str, index: int,
                   paretic_side: Optional[str] = None,
-                  severity: float = 0.0) -> _Subject:
+                  severity: float = 0.0, *,
+                  speed_response: str = "correlated",
+                  prefix: Optional[str] = None) -> _Subject:
+  _check_speed_response(speed_response)
   rng = np.random.default_rng([seed, _COHORT_TAG[cohort], index, 0])
+  # "uncorrelated": the multiplier's z_gain term comes from a separate stream,
+  # so every other trait (and every draw of ``rng``) is the same as in the
+  # correlated cohort and the multiplier keeps its marginal distribution.
+  indep = np.random.default_rng([seed, _COHORT_TAG[cohort], index, 1])
   stroke = cohort == "stroke"
   spread = 1.5 if stroke else 1.0
   coef0 = np.zeros((constants.NUM_CHANNELS, 1 + 2 * _HARMONICS))
   coef_u = np.zeros_like(coef0)
+  coef_u_known = np.zeros_like(coef0)
   for j, joint in enumerate(constants.JOINTS):
     comf = _TEMPLATE_SCALE[joint] * np.asarray(_TEMPLATE_COMF[joint])
     delta = comf - _TEMPLATE_SCALE[joint] * np.asarray(_TEMPLATE_SLOW[joint])
     z_gain = _z(rng)
     gain = np.exp(spread * 0.08 * z_gain)
     # Speed-response multiplier correlated (rho 0.5) with the gain.
-    mult = 1.0 + 0.25 * (0.5 * z_gain + np.sqrt(0.75) * _z(rng))
+    z_mult = _z(rng)
+    if speed_response == "correlated":
+      mult = 1.0 + 0.25 * (0.5 * z_gain + np.sqrt(0.75) * z_mult)
+      mult_known = 1.0 + 0.25 * 0.5 * z_gain          # E[mult | z_gain]
+    else:
+      mult = 1.0 + 0.25 * (0.5 * _z(indep) + np.sqrt(0.75) * z_mult)
+      mult_known = 1.0
     # Offsets are mostly marker placement: barely wider after a stroke.
     offset = min(spread, 1.2) * _OFFSET_SD[joint] * _z(rng)
     offset_u = 1.0 * _z(rng)
@@ -366,11 +385,13 @@ def _draw_subject(seed: int, cohort: str, index: int,
       side_shape = shape + _shape_coefs(rng, 0.3 * shape_sd)
       c0 = comf + side_shape
       cu = mult * delta + shape_u
+      ck = mult_known * delta
       c0[1:] *= side_gain
       cu[1:] *= side_gain
+      ck[1:] *= side_gain
       c0[0] += offset + 1.2 * _z(rng)
       cu[0] += offset_u
-      coef0[ch], coef_u[ch] = c0, cu
+      coef0[ch], coef_u[ch], coef_u_known[ch] = c0, cu, ck
   cad_gain = float(np.exp(0.06 * _z(rng)))
   cad_exp = _CAD_EXP + 0.04 * _z(rng)
   st = 0.012 * _z(rng)
@@ -386,13 +407,15 @@ def _draw_subject(seed: int, cohort: str, index: int,
     (cad_gain, cad_exp, stance_shift, lr_offset, var_scale,
      bumps) = _stroke_changes(rng, paretic_side, severity, cad_gain,
                               stance_shift, var_scale)
-  prefix = "ST" if stroke else "AB"
+  if prefix is None:
+    prefix = "ST" if stroke else "AB"
   return _Subject(
       name=f"{prefix}{index + 1:02d}", index=index, cohort=cohort,
       paretic_side=paretic_side, coef0=coef0, coef_u=coef_u, bumps=bumps,
       cad_gain=cad_gain, cad_exp=float(cad_exp), stance_shift=stance_shift,
       stance_slope=stance_slope, timing_warp=timing_warp,
-      lr_offset=float(lr_offset), var_scale=var_scale)
+      lr_offset=float(lr_offset), var_scale=var_scale,
+      coef_u_known=coef_u_known)
 
 
 def _stroke_changes(rng, paretic_side, severity, cad_gain, stance_shift,
@@ -519,6 +542,15 @@ def _record(subj: _Subject, v: float, seed: int, recording: int,
 
 
 # ----------------------------------------------------------------- cohorts
+SPEED_RESPONSES: Tuple[str, ...] = ("correlated", "uncorrelated")
+
+
+def _check_speed_response(speed_response: str) -> None:
+  if speed_response not in SPEED_RESPONSES:
+    raise ConfigError(f"speed_response must be one of {SPEED_RESPONSES}, "
+                      f"got {speed_response!r}")
+
+
 def _check_args(seed: int, recording: int, num_subjects: int,
                 duration_s: float, rate_hz: float,
                 speeds: Sequence[float]) -> None:
@@ -548,7 +580,9 @@ def _check_args(seed: int, recording: int, num_subjects: int,
 def make_able_bodied_cohort(seed: int = 0, num_subjects: int = 22,
                             speeds: Optional[Sequence[float]] = None,
                             duration_s: float = 32.0, rate_hz: float = 200.0,
-                            *, recording: int = 0) -> List[Trial]:
+                            *, recording: int = 0,
+                            speed_response: str = "correlated",
+                            subject_prefix: str = "AB") -> List[Trial]:
   """Able-bodied treadmill cohort: one Trial per subject and speed.
 
   Args:
@@ -559,6 +593,11 @@ def make_able_bodied_cohort(seed: int = 0, num_subjects: int = 22,
     rate_hz: sampling rate.
     recording: 0 = the cohort; k > 0 = an independent repeat recording of
       the same subjects and speeds (the oracle's "second recording").
+    speed_response: 'correlated' (the default cohort: each joint's
+      speed-response multiplier has correlation 0.5 with the subject's gain)
+      or 'uncorrelated' (the multiplier is independent of every trait, same
+      marginal distribution; every other trait and draw is unchanged).
+    subject_prefix: subject names are prefix + number ('AB01', ...).
 
   Returns:
     list of Trial (subject-major, then speed order); angles [T, 6] degrees,
@@ -569,7 +608,9 @@ def make_able_bodied_cohort(seed: int = 0, num_subjects: int = 22,
   _check_args(seed, recording, num_subjects, duration_s, rate_hz, speeds)
   trials = []
   for i in range(num_subjects):
-    subj = _draw_subject(seed, "able_bodied", i)
+    subj = _draw_subject(seed, "able_bodied", i,
+                         speed_response=speed_response,
+                         prefix=subject_prefix)
     for v in speeds:
       trials.append(Trial(subject=subj.name, speed_mps=v,
                           angles=_record(subj, v, seed, recording,
@@ -628,3 +669,109 @@ def make_stroke_cohort(seed: int = 1, num_subjects: int = 19,
                           rate_hz=rate_hz, cohort="stroke",
                           paretic_side=sides[i], origin="synthetic"))
   return trials
+
+
+# ------------------------------------------------- oracle: bound and repeat
+def subject(name: str, *, cohort: str = "able_bodied", seed: int,
+            num_subjects: Optional[int] = None,
+            speed_response: str = "correlated",
+            subject_prefix: Optional[str] = None) -> _Subject:
+  """The persistent parameters of a generated subject, from its name.
+
+  Args:
+    name: e.g. 'AB07' (prefix + 1-based number).
+    cohort: 'able_bodied' | 'stroke'.
+    seed, speed_response, subject_prefix: as given to the cohort maker.
+    num_subjects: the stroke cohort's size (paretic sides and severities
+      are drawn for the whole cohort); unused for able-bodied.
+
+  Raises:
+    ConfigError: a name that the cohort cannot have made.
+  """
+  prefix = subject_prefix or ("ST" if cohort == "stroke" else "AB")
+  number = name[len(prefix):]
+  if not name.startswith(prefix) or not number.isdigit() or int(number) < 1:
+    raise ConfigError(f"synthetic subject {name!r}: expected {prefix} and "
+                      f"a number")
+  index = int(number) - 1
+  if cohort == "able_bodied":
+    return _draw_subject(seed, cohort, index, speed_response=speed_response,
+                         prefix=prefix)
+  if cohort != "stroke" or not num_subjects or index >= num_subjects:
+    raise ConfigError(f"synthetic subject {name!r}: cohort {cohort!r} with "
+                      f"{num_subjects} subjects cannot have it")
+  rng = np.random.default_rng([seed, _COHORT_TAG["stroke"], 10 ** 6])
+  sides = _paretic_sides(rng, num_subjects)
+  severities = rng.beta(2.0, 2.0, size=num_subjects)
+  return _draw_subject(seed, "stroke", index, sides[index],
+                       severities[index], prefix=prefix)
+
+
+def repeat_trial(subj: _Subject, v: float, *, seed: int, recording: int = 1,
+                 duration_s: float = 32.0, rate_hz: float = 200.0) -> Trial:
+  """An independent recording (``recording`` > 0) of subj at speed v."""
+  if recording < 1:
+    raise ConfigError(f"repeat_trial: recording must be >= 1 (0 is the "
+                      f"cohort's own), got {recording}")
+  return Trial(subject=subj.name, speed_mps=float(v),
+               angles=_record(subj, float(v), seed, recording, duration_s,
+                              rate_hz),
+               rate_hz=rate_hz, cohort=subj.cohort,
+               paretic_side=subj.paretic_side, origin="synthetic")
+
+
+def knowable_trial(subj: _Subject, v_src: float, v_tgt: float, *,
+                   duration_s: float = 32.0, rate_hz: float = 200.0
+                   ) -> Trial:
+  """The oracle bound: what a recording at v_src could reveal, at v_tgt.
+
+  Noise-free gait of subj at v_tgt predicted from everything knowable:
+
+  * known: the subject's noise-free cycle at the source speed (coef0 +
+    u_s coef_u, timing warp, side gains and shapes, offsets, left/right
+    lag, stance fraction at v_src, cadence at v_src) and the part of its
+    speed response predicted by its traits, E[coef_u | traits] =
+    side gain x E[mult | z_gain] x population change (``coef_u_known``;
+    E[mult | z_gain] = 1 + 0.125 z_gain when correlated, 1 when not).
+  * not known, set to conditional means: the rest of the multiplier,
+    shape_u and offset_u (0), the stance-slope deviation (slope x 1) and
+    the cadence-exponent deviation (population exponent), and every
+    per-recording draw (phase, stride jitter, drifts, noise).
+
+  So cycle(v_tgt) = cycle(v_src) + (u_t - u_s) coef_u_known (the
+  population push-off and, for stroke, the paretic bumps at v_tgt), stance
+  = stance(v_src) - 0.030 ln(v_tgt / v_src), cadence = cadence(v_src) x
+  (C(v_tgt) / C(v_src)) ** (e / 0.52) with e the cohort's mean exponent
+  (0.52 able-bodied, 0.45 stroke). At v_tgt = v_src it is the subject's
+  exact noise-free gait. Phase 0 at t = 0 (the metrics match cycles).
+
+  Returns:
+    Trial at ``rate_hz`` (preprocess it like any trial).
+  """
+  v_src, v_tgt = float(v_src), float(v_tgt)
+  u_s = speed_feature(v_src)
+  known = (subj.coef_u if subj.coef_u_known is None else subj.coef_u_known)
+  pred = dataclasses.replace(subj, coef0=subj.coef0 + u_s * (subj.coef_u
+                                                             - known),
+                             coef_u=known)
+  slope_s = -0.030 * subj.stance_slope * np.log(v_src / _ANCHOR_COMF_MPS)
+  stance = tuple(float(np.clip(0.618 + slope_s + d
+                               - 0.030 * np.log(v_tgt / v_src), 0.5, 0.78))
+                 for d in subj.stance_shift)
+  cad_s = _CAD_REF * subj.cad_gain * (population_cadence(v_src) / _CAD_REF
+                                      ) ** (subj.cad_exp / _CAD_EXP)
+  exp_mean = 0.45 if subj.cohort == "stroke" else _CAD_EXP
+  cadence = cad_s * (population_cadence(v_tgt) / population_cadence(v_src)
+                     ) ** (exp_mean / _CAD_EXP)
+  tables = _cycle_tables(pred, v_tgt, stance)
+  n = int(round(duration_s * rate_hz))
+  phi_r = np.arange(n) / rate_hz * cadence / 120.0
+  grid = np.linspace(0.0, 1.0, _GRID + 1)
+  out = np.empty((n, constants.NUM_CHANNELS))
+  for ph, chans in ((phi_r, constants.RIGHT),
+                    (phi_r - subj.lr_offset, constants.LEFT)):
+    for ch in chans:
+      out[:, ch] = np.interp(ph % 1.0, grid, tables[ch])
+  return Trial(subject=subj.name, speed_mps=v_tgt, angles=out,
+               rate_hz=rate_hz, cohort=subj.cohort,
+               paretic_side=subj.paretic_side, origin="synthetic-bound")

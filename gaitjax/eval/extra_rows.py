@@ -55,6 +55,16 @@ def build_rows(data_dir: str, able_bodied_dataset: str, *,
         f"{model.cad_alpha:.3g} (cadence) by leave-one-subject-out CV")
   except GaitjaxError as e:
     notes.append(f"cycle_regression left out: {e}")
+  if with_oracle and pool is not None:
+    from gaitjax.eval import bound
+    try:
+      oracle_rows, note = bound.build_rows(data_dir, able_bodied_dataset,
+                                           pool)
+      rows.update(oracle_rows)
+      if note:
+        notes.append(note)
+    except GaitjaxError as e:
+      notes.append(f"bound / noise_floor left out: {e}")
   for name in rows:
     logging.info("extra baseline row: %s", name)
   return rows, notes, info
