@@ -83,6 +83,9 @@ def get_config() -> ml_collections.ConfigDict:
   # 'learned' absolute positions [ours: T is fixed at 600] | 'rotary' [GD].
   model.pos_embedding = "learned"
   model.final_norm = True                # [ours] closing LayerNorm; GD: none
+  # [ours] inputs minus their own time mean: offsets (angle conventions)
+  # pass straight through (configs/variants/center_inputs.py).
+  model.center_inputs = False
   # [P II.E] mixed precision: bf16 compute, f32 parameters; the final norm
   # and the output head always f32 (denoiser.py: eps-prediction divides
   # the output by alpha, up to x160 at t = 999).
