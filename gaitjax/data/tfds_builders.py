@@ -5,6 +5,13 @@ One builder, ``gaitjax_gait``, with one BuilderConfig per data source:
   synthetic_able_bodied  22 synthetic subjects x 28 speeds (0.50..1.85 m/s),
                          generated at 200 Hz, preprocessed like real data.
   synthetic_stroke       19 synthetic stroke subjects x 5 speeds.
+  synthetic_able_bodied_uncorrelated
+                         the able-bodied cohort (same seed, subjects and
+                         splits) with speed responses independent of the
+                         subjects' traits (synthetic speed_response switch).
+  synthetic_population   300 other synthetic able-bodied subjects ('SP001'..,
+                         seed 2) x 28 speeds for pretraining: 290 train /
+                         10 validation, no test.
   camargo                Camargo et al. 2021 (manual_dir = its root folder).
   folder                 a folder of .csv/.mot/.npz trials (manual_dir).
 
@@ -59,8 +66,12 @@ DATASET_NAME = "gaitjax_gait"
 VERSION = "1.0.0"
 STATS_FILE = "gaitjax_stats.json"
 CONFIG_NAMES: Tuple[str, ...] = (
-    "synthetic_able_bodied", "synthetic_stroke", "camargo", "folder")
+    "synthetic_able_bodied", "synthetic_stroke", "camargo", "folder",
+    "synthetic_able_bodied_uncorrelated", "synthetic_population")
 SYNTHETIC: Tuple[str, ...] = ("synthetic_able_bodied", "synthetic_stroke")
+# Synthetic configs that 'all_synthetic' does not build.
+EXTRA_SYNTHETIC: Tuple[str, ...] = ("synthetic_able_bodied_uncorrelated",
+                                    "synthetic_population")
 MANUAL: Tuple[str, ...] = ("camargo", "folder")
 ALL_SYNTHETIC = "all_synthetic"
 SPLITS: Tuple[str, ...] = ("train", "validation", "test")
@@ -99,6 +110,10 @@ class GaitConfig(tfds.core.BuilderConfig):
   # Real recordings may hold a short or implausible trial: skip it with a
   # warning instead of failing the whole build. Synthetic data never should.
   skip_bad_trials: bool = False
+  # Synthetic able-bodied only: 'correlated' | 'uncorrelated' speed
+  # responses (gaitjax.data.synthetic) and the subject name prefix.
+  speed_response: str = "correlated"
+  subject_prefix: str = "AB"
 
 
 # Fields that define what a build contains (recorded in the stats file and
@@ -107,7 +122,12 @@ _PARAM_FIELDS: Tuple[str, ...] = (
     "source", "num_subjects", "speeds", "cohort_seed", "duration_s",
     "raw_rate_hz", "num_train_subjects", "num_val_subjects",
     "num_test_subjects", "split_seed", "num_stats_subjects", "stats_seed",
-    "seq_len", "rate_hz", "skip_bad_trials")
+    "seq_len", "rate_hz", "skip_bad_trials", "speed_response",
+    "subject_prefix")
+# Recorded only when they differ from these, so builds made before the
+# fields existed are still reused.
+_OMITTED_DEFAULTS: Dict[str, Any] = {"speed_response": "correlated",
+                                     "subject_prefix": "AB"}
 # Fields `build(..., **overrides)` may change.
 OVERRIDABLE: Tuple[str, ...] = _PARAM_FIELDS[1:]
 
@@ -123,6 +143,20 @@ def _configs() -> List[GaitConfig]:
                  description="Synthetic stroke cohort, 19 subjects at 0.3, "
                              "0.6, 0.9, 1.2 m/s and a self-selected speed; "
                              "all subjects in 'test'."),
+      GaitConfig(name="synthetic_able_bodied_uncorrelated",
+                 source="synthetic_able_bodied", num_subjects=22,
+                 cohort_seed=0, speed_response="uncorrelated",
+                 description="Synthetic able-bodied cohort (the same "
+                             "subjects and splits as synthetic_able_bodied) "
+                             "whose speed responses are independent of "
+                             "their traits."),
+      GaitConfig(name="synthetic_population", source="synthetic_able_bodied",
+                 num_subjects=300, cohort_seed=2, subject_prefix="SP",
+                 num_train_subjects=290, num_val_subjects=10,
+                 num_test_subjects=0,
+                 description="Synthetic able-bodied pretraining population: "
+                             "300 subjects (seed 2, none shared with "
+                             "synthetic_able_bodied) x 28 speeds."),
       GaitConfig(name="camargo", source="camargo", skip_bad_trials=True,
                  description="Camargo et al. 2021 treadmill trials "
                              "(manual_dir)."),
@@ -210,6 +244,9 @@ def build_params(cfg: GaitConfig, manual_dir=None) -> Dict[str, Any]:
   """What a build contains, as JSON-able values (compared on reuse)."""
   params = {f: getattr(cfg, f) for f in _PARAM_FIELDS}
   params["speeds"] = [float(v) for v in params["speeds"]]
+  for f, default in _OMITTED_DEFAULTS.items():
+    if params[f] == default:
+      del params[f]
   params["manual_dir"] = (str(pathlib.Path(manual_dir).resolve())
                           if manual_dir else None)
   return params
@@ -225,7 +262,9 @@ def _read_source(cfg: GaitConfig, manual_dir) -> List[Trial]:
     trials = synthetic.make_able_bodied_cohort(
         seed=cfg.cohort_seed, num_subjects=cfg.num_subjects,
         speeds=list(cfg.speeds) if cfg.speeds else None,
-        duration_s=cfg.duration_s, rate_hz=cfg.raw_rate_hz)
+        duration_s=cfg.duration_s, rate_hz=cfg.raw_rate_hz,
+        speed_response=cfg.speed_response,
+        subject_prefix=cfg.subject_prefix)
   elif cfg.source == "synthetic_stroke":
     from gaitjax.data import synthetic
     logging.info("generating %d synthetic stroke subjects at %g Hz",
@@ -426,7 +465,7 @@ def build(dataset: str, data_dir, manual_dir=None, overwrite: bool = False,
 
 def _build_one(name, data_dir, manual_dir, overwrite, overrides):
   own = dict(overrides)
-  if name not in SYNTHETIC:
+  if name not in SYNTHETIC + EXTRA_SYNTHETIC:
     own.pop("num_subjects", None)
     own.pop("speeds", None)
   if name == "synthetic_stroke":
