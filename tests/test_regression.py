@@ -130,9 +130,9 @@ def test_predictions_change_with_the_training_population():
   assert a.amp_gain[0] > 0.5 > b.amp_gain[0]
 
 
-def test_needs_two_subjects(cohort):
-  with pytest.raises(DataError, match="2 training subjects"):
-    regression.fit(cohort.select(cohort.subject == "AB01"))
+def test_needs_three_subjects(cohort):
+  with pytest.raises(DataError, match="3 training subjects"):
+    regression.fit(cohort.select(np.isin(cohort.subject, ["AB01", "AB02"])))
 
 
 def test_is_a_baseline_row_of_the_evaluation(cohort):

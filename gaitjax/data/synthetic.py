@@ -328,6 +328,8 @@ class _Subject:
   # (independent of everything) at their mean 0. The knowable part of the
   # speed response (``knowable_trial``).
   coef_u_known: Optional[np.ndarray] = None
+  joint_gain: Optional[np.ndarray] = None    # [3] exp(0.08 spread z_gain)
+  speed_mult: Optional[np.ndarray] = None    # [3] speed-response multiplier
 
 
 def _z(rng: np.random.Generator, size=None):
@@ -359,6 +361,7 @@ def _draw_subject(seed: int, cohort: str, index: int,
   coef0 = np.zeros((constants.NUM_CHANNELS, 1 + 2 * _HARMONICS))
   coef_u = np.zeros_like(coef0)
   coef_u_known = np.zeros_like(coef0)
+  joint_gain, speed_mult = np.zeros(3), np.zeros(3)
   for j, joint in enumerate(constants.JOINTS):
     comf = _TEMPLATE_SCALE[joint] * np.asarray(_TEMPLATE_COMF[joint])
     delta = comf - _TEMPLATE_SCALE[joint] * np.asarray(_TEMPLATE_SLOW[joint])
@@ -372,6 +375,7 @@ def _draw_subject(seed: int, cohort: str, index: int,
     else:
       mult = 1.0 + 0.25 * (0.5 * _z(indep) + np.sqrt(0.75) * z_mult)
       mult_known = 1.0
+    joint_gain[j], speed_mult[j] = gain, mult
     # Offsets are mostly marker placement: barely wider after a stroke.
     offset = min(spread, 1.2) * _OFFSET_SD[joint] * _z(rng)
     offset_u = 1.0 * _z(rng)
@@ -415,7 +419,8 @@ def _draw_subject(seed: int, cohort: str, index: int,
       cad_gain=cad_gain, cad_exp=float(cad_exp), stance_shift=stance_shift,
       stance_slope=stance_slope, timing_warp=timing_warp,
       lr_offset=float(lr_offset), var_scale=var_scale,
-      coef_u_known=coef_u_known)
+      coef_u_known=coef_u_known, joint_gain=joint_gain,
+      speed_mult=speed_mult)
 
 
 def _stroke_changes(rng, paretic_side, severity, cad_gain, stance_shift,

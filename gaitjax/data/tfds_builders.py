@@ -9,7 +9,7 @@ One builder, ``gaitjax_gait``, with one BuilderConfig per data source:
                          the able-bodied cohort (same seed, subjects and
                          splits) with speed responses independent of the
                          subjects' traits (synthetic speed_response switch).
-  synthetic_population   300 other synthetic able-bodied subjects ('SP001'..,
+  synthetic_population   300 other synthetic able-bodied subjects ('SP01'..,
                          seed 2) x 28 speeds for pretraining: 290 train /
                          10 validation, no test.
   camargo                Camargo et al. 2021 (manual_dir = its root folder).

@@ -51,7 +51,13 @@ from gaitjax.errors import DataError
 from gaitjax.eval import baseline_rows
 
 NAME = "cycle_regression"
-ALPHAS: Tuple[float, ...] = tuple(float(a) for a in np.logspace(-6, 2, 17))
+ALPHAS: Tuple[float, ...] = tuple(float(a) for a in np.logspace(-4, 2, 13))
+# Safety limits of the learned corrections (far outside anything the CV
+# picks on the synthetic cohorts; they stop a degenerate fit on a tiny
+# training set from producing a cadence of 0 or a 100-degree cycle).
+MAX_LOG_CADENCE_CORRECTION = float(np.log(1.5))
+MAX_CYCLE_CORRECTION_DEG = 15.0
+MIN_SUBJECTS = 3
 NUM_COMPONENTS = 5
 _P = constants.NUM_CHANNELS * reference.NUM_POINTS     # 606 cycle points
 
@@ -135,11 +141,15 @@ class CycleRegression:
     v_tgt = np.atleast_1d(np.asarray(v_tgt, np.float64))
     f = self.features(m, cadence, v_src, v_tgt)               # [S, F]
     base, scaled = self.template_parts(m, v_src, v_tgt)
+    corr = np.clip(f @ self.weights, -MAX_CYCLE_CORRECTION_DEG,
+                   MAX_CYCLE_CORRECTION_DEG)
     cyc = (base + self.amp_gain[None, :, None] * scaled
-           + (f @ self.weights).reshape(base.shape))
+           + corr.reshape(base.shape))
     cad = np.array([reference.expected_cadence(cadence, v_src, v,
                                                self.template)
-                    for v in v_tgt]) * np.exp(f @ self.cad_weights)
+                    for v in v_tgt]) * np.exp(np.clip(
+                        f @ self.cad_weights, -MAX_LOG_CADENCE_CORRECTION,
+                        MAX_LOG_CADENCE_CORRECTION))
     return cyc, cad
 
   def predict_source(self, x_src: np.ndarray, v_src: float,
@@ -329,14 +339,14 @@ def fit(train: TrialSet, *, rate_hz: float = constants.RATE_HZ,
   every population-level correction).
 
   Args:
-    train: training trials [N, T, 6] of >= 2 subjects.
+    train: training trials [N, T, 6] of >= 3 subjects.
     rate_hz: sampling rate.
     num_components: C PCA components (fewer if the data has fewer).
     alphas: ridge penalties tried by LOSO cross-validation (per training
       pair: the penalty is alpha * number of pairs).
 
   Raises:
-    DataError: fewer than 2 subjects with usable trials at 2 speeds.
+    DataError: fewer than 3 subjects with usable trials at 2 speeds.
   """
   if len(train) == 0:
     raise DataError("cycle_regression: empty training set")
@@ -344,10 +354,10 @@ def fit(train: TrialSet, *, rate_hz: float = constants.RATE_HZ,
   ok = np.array([_usable(i) for i in infos], bool)
   subjects = [s for s in train.subjects
               if len(np.unique(train.speed[(train.subject == s) & ok])) >= 2]
-  if len(subjects) < 2:
-    raise DataError(f"cycle_regression: needs >= 2 training subjects with "
-                    f"detectable cycles at two or more speeds, got "
-                    f"{len(subjects)}")
+  if len(subjects) < MIN_SUBJECTS:
+    raise DataError(f"cycle_regression: needs >= {MIN_SUBJECTS} training "
+                    f"subjects with detectable cycles at two or more speeds "
+                    f"(leave-one-subject-out CV), got {len(subjects)}")
   template = reference.TemplateModel.fit(train, rate_hz=rate_hz, infos=infos)
   speed = np.asarray(train.speed, np.float64)
   dev = np.stack([(infos[i].mean - template.population_cycle(speed[i]))

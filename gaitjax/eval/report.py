@@ -255,8 +255,9 @@ def write_report(out_dir: str, results: Mapping[str, Mapping[str, Any]],
     for c, e in entries[main].items():
       md += [format_table(*joint_table(e["summary"], c),
                           title=f"## Table II. Joints, {c} ({main})"), ""]
-  md += [format_table(*dv_table(entries), title="## MAE (deg) by |v_tgt - v_src| bin (m/s) "
-                      "(mean (pairs))"), ""]
+  md += [format_table(*dv_table(entries),
+                      title="## MAE (deg) by |v_tgt - v_src| bin (m/s), "
+                      "mean (pairs)"), ""]
   headers, rows = calibration_table(entries)
   if rows:
     md += [format_table(headers, rows, title="## Calibration: observed "
