@@ -168,7 +168,9 @@ def load_train_data(config: ml_collections.ConfigDict,
                       " not need one", e)
       template = None
   batch_size = int(config.train.batch_size)
-  global_devices = jax.device_count()
+  # One process: num_devices rows. Several: every process draws the global
+  # batch over all processes' devices and keeps its own rows.
+  global_devices = num_devices * jax.process_count()
   sampler = pipeline.PairSampler(train, stats["able_bodied"], template,
                                  data_cfg, batch_size, global_devices,
                                  seed=int(config.seed))
@@ -178,8 +180,9 @@ def load_train_data(config: ml_collections.ConfigDict,
   val_batches = list(pipeline.fixed_pairs_batches(
       val, val_pairs, stats["able_bodied"], template, data_cfg, batch_size,
       global_devices))
-  if jax.process_count() > 1 or global_devices != num_devices:
-    rows = host_rows()
+  if jax.process_count() > 1:
+    rows = (host_rows() if num_devices == jax.local_device_count() else
+            jax.process_index() * num_devices + np.arange(num_devices))
     sampler = HostRows(sampler, rows)
     val_batches = [take_rows(b, rows) for b in val_batches]
   logging.info("data: %d train trials (%d subjects), %d validation trials "
