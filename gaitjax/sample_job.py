@@ -269,14 +269,30 @@ def main_from_flags(flags) -> dict:
                         eta=flags.eta, batch_size=flags.batch_size,
                         allow_extrapolation=flags.allow_extrapolation)
   mode = modes[0]
+  # Issue 11: short recordings / passes are assembled from whole cycles, and
+  # a folder's or build's own stroke statistics replace the checkpoint's.
+  from gaitjax.data import assemble
+  min_cycles = int(getattr(flags, "min_cycles", None)
+                   or assemble.DEFAULT_MIN_CYCLES)
+  extra = {}
   if mode == "dataset":
     from gaitjax.data import dataset as dataset_lib
     ts = dataset_lib.load_split(flags.data_dir, flags.dataset, flags.split)
+    info = dataset_lib.read_build_info(flags.data_dir, flags.dataset)
+    extra["stroke_stats"] = assemble.install_stroke_stats(
+        generator, (info.get("cohort_stats") or {}).get("stroke"),
+        f"the {flags.dataset} build", ts.cohort)
+    extra["assembled"] = [r for r in info.get("assembled", [])
+                          if r.get("subject") in set(ts.subjects)]
     requests = requests_from_trialset(ts, target_speeds)
   elif mode == "folder":
-    from gaitjax.data import dataset as dataset_lib
+    from gaitjax.data import normalize
     from gaitjax.data import readers
-    ts = dataset_lib.TrialSet.from_trials(readers.read_folder(flags.folder))
+    ts, extra["assembled"] = assemble.trialset(
+        readers.read_folder(flags.folder), min_cycles=min_cycles)
+    extra["stroke_stats"] = assemble.install_stroke_stats(
+        generator, normalize.fit_cohort_stats(ts.x, ts.subject, ts.cohort),
+        f"the stroke subjects of {flags.folder}", ts.cohort)
     requests = requests_from_trialset(ts, target_speeds)
   else:
     from gaitjax.data import preprocess
@@ -284,17 +300,25 @@ def main_from_flags(flags) -> dict:
       raise DataError("--trial needs --source_speed (m/s)")
     if not target_speeds:
       raise DataError("--trial needs --target_speeds")
-    time_s, angles = gio.read_trial_file(flags.trial)
-    trial = Trial(subject=flags.subject, speed_mps=flags.source_speed,
-                  angles=angles, rate_hz=preprocess.sampling_rate(time_s),
-                  cohort=flags.cohort, origin=flags.trial)
-    x = preprocess.to_model_input(trial)
+    paths = assemble.split_paths(flags.trial)
+    trials = []
+    for path in paths:
+      time_s, angles = gio.read_trial_file(path)
+      trials.append(Trial(subject=flags.subject,
+                          speed_mps=flags.source_speed, angles=angles,
+                          rate_hz=preprocess.sampling_rate(time_s,
+                                                           where=path),
+                          cohort=flags.cohort, origin=path))
+    asm = assemble.model_input(trials, min_cycles=min_cycles)
+    extra["assembled"] = [asm.record] if asm.record else []
+    x = asm.x
     requests = [Request(flags.subject, flags.cohort, x,
                         float(flags.source_speed), v) for v in target_speeds]
   summary = run_job(generator, requests, flags.output_dir,
                     num_samples=flags.num_samples, seed=flags.seed,
                     chunk_size=int(getattr(flags, "chunk_size", 64) or 64),
-                    meta_extra={"input": {mode: getattr(flags, mode)}},
+                    meta_extra={"input": {mode: getattr(flags, mode)},
+                                **{k: v for k, v in extra.items() if v}},
                     num_shards=num_shards, shard_index=shard_index)
   logging.info("wrote %d, skipped %d (already done) in %s%s",
                summary["written"], summary["skipped"], flags.output_dir,

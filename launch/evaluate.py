@@ -32,6 +32,11 @@ flags.DEFINE_string("dataset", "synthetic_able_bodied",
 flags.DEFINE_string("stroke_dataset", "synthetic_stroke",
                     "Stroke dataset ('' to skip the stroke cohort).")
 flags.DEFINE_string("split", "test", "Able-bodied split to evaluate.")
+flags.DEFINE_list("cohorts", [],
+                  "able_bodied,stroke: evaluate these cohorts, all from "
+                  "--dataset (e.g. one folder build holding both; stroke "
+                  "subjects are in its 'test' split). Default: able-bodied "
+                  "from --dataset and stroke from --stroke_dataset.")
 flags.DEFINE_integer("max_pairs", 0,
                      "0 = all within-subject pairs; else a stratified "
                      "subset of this many per cohort.")

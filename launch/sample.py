@@ -6,7 +6,7 @@ r"""Batch generation from a trained checkpoint.
   # a folder in the project's folder format, each trial at given speeds
   python launch/sample.py --checkpoint=runs/cpu --output_dir=out/lab \
       --folder=/path/to/lab --target_speeds=0.6,1.0,1.4
-  # one trial file
+  # one trial file (or several passes: --trial=a.csv,b.csv or repeated)
   python launch/sample.py --checkpoint=runs/cpu --output_dir=out/p01 \
       --trial=p01_0.8.csv --source_speed=0.8 --target_speeds=0.6,1.0,1.4
 
@@ -40,7 +40,13 @@ flags.DEFINE_string("dataset", None, "A built dataset (with --data_dir).")
 flags.DEFINE_string("data_dir", "data", "TFDS data_dir of --dataset.")
 flags.DEFINE_string("split", "test", "Split of --dataset.")
 flags.DEFINE_string("folder", None, "A folder in the project's folder format.")
-flags.DEFINE_string("trial", None, "One trial file (.csv, .mot, .npz).")
+flags.DEFINE_multi_string(
+    "trial", None, "A trial file (.csv, .mot, .npz); repeat the flag or give "
+    "a comma list for several passes of one subject at one speed (joined at "
+    "matching phase from their whole gait cycles).")
+flags.DEFINE_integer("min_cycles", None,
+                     "Whole gait cycles per side a source shorter than 30 s "
+                     "(or its passes) must hold (default 5).")
 flags.DEFINE_float("source_speed", None, "Speed of --trial in m/s.")
 flags.DEFINE_string("subject", "subject", "Subject name for --trial.")
 flags.DEFINE_enum("cohort", "able_bodied", ["able_bodied", "stroke"],

@@ -136,8 +136,10 @@ def test_to_model_input_takes_the_first_30_s():
 
 
 def test_to_model_input_refuses_short_and_slow_trials():
-  with pytest.raises(DataError, match="short.csv: 20.0 s .* need 600"):
-    preprocess.to_model_input(Trial("S", 1.0, _walk(20.0), 200.0,
+  # Under 30 s with too few whole cycles (0.9 Hz strides: 2-3 in 4 s).
+  with pytest.raises(DataError, match="short.csv: 2 complete gait cycles"
+                     r" found \(right 2, left 3\) in 4.0 s, need at least 5"):
+    preprocess.to_model_input(Trial("S", 1.0, _walk(4.0), 200.0,
                                     origin="short.csv"))
   with pytest.raises(DataError, match="slow.csv: .*below the minimum"):
     preprocess.to_model_input(Trial("S", 1.0, _walk(40.0, 10.0), 10.0,

@@ -6,7 +6,7 @@ Able-bodied statistics come from the training split; stroke statistics from
 12 randomly chosen stroke subjects (``choose_stats_subjects``).
 """
 import dataclasses
-from typing import Any, Dict, List, Mapping, Sequence
+from typing import Any, Dict, List, Mapping, Optional, Sequence
 
 import numpy as np
 
@@ -118,3 +118,34 @@ def choose_stats_subjects(subjects: Sequence[str],
 
 # The name docs/ARCHITECTURE.md uses.
 stroke_stats_subjects = choose_stats_subjects
+
+
+def fit_cohort_stats(x: np.ndarray, subject: Sequence[str],
+                     cohort: Sequence[str], which: str = "stroke",
+                     num: int = NUM_STATS_SUBJECTS, seed: int = 0
+                     ) -> Optional[Dict[str, Any]]:
+  """Statistics of one cohort fitted on up to ``num`` of its own subjects.
+
+  The paper normalises stroke subjects with statistics of 12 randomly chosen
+  stroke subjects (II.C); a user's folder with stroke subjects brings its
+  own. Args: x [N, T, 6] degrees, subject [N], cohort [N] of the trials.
+
+  Returns:
+    None when no trial is of ``which``; else (JSON-able)
+    {'stats': NormStats.to_dict(), 'subjects': chosen names, 'seed': seed,
+     'fit_on': text}.
+  """
+  cohort = [str(c) for c in cohort]
+  subject = [str(s) for s in subject]
+  members = sorted({s for s, c in zip(subject, cohort) if c == which})
+  if not members:
+    return None
+  chosen = choose_stats_subjects(members, num=min(num, len(members)),
+                                 seed=seed)
+  keep = set(chosen)
+  rows = [i for i, (s, c) in enumerate(zip(subject, cohort))
+          if c == which and s in keep]
+  stats = fit_stats(np.asarray(x)[rows])
+  return {"stats": stats.to_dict(), "subjects": chosen, "seed": int(seed),
+          "fit_on": (f"{len(chosen)} of {len(members)} {which} subjects "
+                     f"drawn with seed {seed}")}

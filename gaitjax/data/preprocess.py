@@ -6,6 +6,7 @@ polyphase resampler (``scipy.signal.resample_poly``) does both at once.
 """
 import fractions
 import math
+from typing import Optional
 
 import chex
 import numpy as np
@@ -158,9 +159,26 @@ def check_plausible(angles: np.ndarray, where: str) -> None:
                     " cause: values in radians (convert to degrees)")
 
 
+def model_samples(trial: Trial, rate_hz: float = constants.RATE_HZ) -> int:
+  """Samples ``resample`` gives for ``trial`` at ``rate_hz`` (0 if it can't)."""
+  num = trial.angles.shape[0]
+  if (num < 2 or not math.isfinite(trial.rate_hz)
+      or trial.rate_hz < constants.MIN_INPUT_RATE_HZ):
+    return 0
+  up, down = _ratio(trial.rate_hz, rate_hz)
+  return (num - 1) * up // down + 1
+
+
 def to_model_input(trial: Trial, seq_len: int = constants.SEQ_LEN,
-                   rate_hz: float = constants.RATE_HZ) -> np.ndarray:
-  """The first ``seq_len`` samples at ``rate_hz``: [seq_len, 6] float32 deg."""
+                   rate_hz: float = constants.RATE_HZ,
+                   min_cycles: Optional[int] = None) -> np.ndarray:
+  """The model input of one recording: [seq_len, 6] float32 deg.
+
+  The first ``seq_len`` samples at ``rate_hz`` (30 s, paper II.C); a shorter
+  recording is assembled from its whole gait cycles
+  (``gaitjax.data.assemble``), which needs ``min_cycles`` (default 5)
+  complete cycles per side, else a DataError naming the file and the count.
+  """
   where = trial.origin or f"subject {trial.subject} at {trial.speed_mps} m/s"
   check_plausible(trial.angles, where)
   try:
@@ -168,9 +186,11 @@ def to_model_input(trial: Trial, seq_len: int = constants.SEQ_LEN,
   except DataError as e:
     raise DataError(f"{where}: {e}") from e
   if out.shape[0] < seq_len:
-    raise DataError(f"{where}: {trial.duration_s:.1f} s at {trial.rate_hz:g}"
-                    f" Hz gives {out.shape[0]} samples at {rate_hz:g} Hz,"
-                    f" need {seq_len} ({seq_len / rate_hz:g} s)")
+    from gaitjax.data import assemble  # pylint: disable=g-import-not-at-top
+    if min_cycles is None:
+      min_cycles = assemble.DEFAULT_MIN_CYCLES
+    return assemble.assemble([trial], seq_len=seq_len, rate_hz=rate_hz,
+                             min_cycles=min_cycles).x
   out = out[:seq_len].astype(np.float32)
   chex.assert_shape(out, (seq_len, constants.NUM_CHANNELS))
   return out

@@ -8,6 +8,7 @@ Two layouts:
                                                          left|right|empty)
     <root>/trials.csv     subject,speed_mps,path        (path relative to root)
     <root>/<path>         .csv / .mot / .npz, see gaitjax.io.read_trial_file
+                          (several rows of one subject and speed: passes)
 
 * ``read_camargo``: Camargo et al. 2021 (J. Biomech. 119:110320)::
 
@@ -137,7 +138,11 @@ def read_folder(root: PathLike) -> List[Trial]:
   """Reads ``<root>/subjects.csv``, ``<root>/trials.csv`` and the trial files.
 
   Returns trials in the order of trials.csv; each trial's rate comes from its
-  time column. A repeated (subject, speed) is refused.
+  time column. Several rows of one subject at one speed are passes of one
+  condition (e.g. overground passes of 3-6 strides): they stay separate
+  Trials here and are joined at matching phase into one model input by
+  ``gaitjax.data.assemble`` (the build and sample.py do it). The same file
+  listed twice for one condition is refused.
   """
   root = pathlib.Path(root)
   if not root.is_dir():
@@ -157,13 +162,13 @@ def read_folder(root: PathLike) -> List[Trial]:
     if name not in subjects:
       raise DataError(f"{where}: subject {name!r} is not in {subjects_csv}")
     speed = _parse_speed(where, row["speed_mps"])
-    key = (name, round(speed, 6))
-    if key in seen:
-      raise DataError(f"{where}: subject {name!r} at {speed:g} m/s already"
-                      f" given on line {seen[key]}; one trial per speed")
-    seen[key] = line
     if not row["path"]:
       raise DataError(f"{where}: empty path")
+    key = (name, round(speed, 6), str(pathlib.PurePath(row["path"])))
+    if key in seen:
+      raise DataError(f"{where}: {row['path']} of subject {name!r} at "
+                      f"{speed:g} m/s already given on line {seen[key]}")
+    seen[key] = line
     path = root / row["path"]
     try:
       time, angles = gio.read_trial_file(path)

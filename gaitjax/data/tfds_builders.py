@@ -30,14 +30,20 @@ Splits are by subject, never by trial:
     than 3 subjects everything goes to 'test'.
   * stroke sources (all trials cohort 'stroke'): every subject in 'test'.
     The paper evaluates all 19 stroke subjects and never trains on them.
-    A folder mixing cohorts is refused.
+    A folder mixing cohorts: the able-bodied subjects are split as above
+    (13/4/5 scaled to their number), every stroke subject goes to 'test'.
   Splits with no subject are not written.
 
 Normalisation statistics (paper II.C) are written beside the data as plain
 JSON, ``<data_dir>/gaitjax_gait/<config>/<version>/gaitjax_stats.json``:
 fit on the 'train' split when there is one, otherwise (stroke) on
-``num_stats_subjects`` (12) subjects drawn with ``stats_seed``. The file also
-records the build parameters and the subjects of every split.
+``num_stats_subjects`` (12) subjects drawn with ``stats_seed``. A build with
+stroke subjects also gets stroke statistics fitted on up to 12 of its own
+stroke subjects (``stats_seed``), under ``cohort_stats.stroke`` and in
+``stroke_stats.json`` beside it; generation and evaluation of those subjects
+use them. The file also records the build parameters, the subjects of every
+split, skipped trials and the inputs assembled from short recordings or
+passes (``assembled``: files, cycles per side, joins; gaitjax.data.assemble).
 
 Builds happen in TFDS's ``incomplete.*`` sibling folder and are renamed into
 place only when complete, so an interrupted build never loads as a dataset
@@ -65,6 +71,9 @@ from gaitjax.errors import ConfigError, DataError
 DATASET_NAME = "gaitjax_gait"
 VERSION = "1.0.0"
 STATS_FILE = "gaitjax_stats.json"
+# Stroke statistics fitted on the build's own stroke subjects (a folder with
+# stroke subjects): also inside STATS_FILE under cohort_stats.stroke.
+STROKE_STATS_FILE = "stroke_stats.json"
 CONFIG_NAMES: Tuple[str, ...] = (
     "synthetic_able_bodied", "synthetic_stroke", "camargo", "folder",
     "synthetic_able_bodied_uncorrelated", "synthetic_population")
@@ -114,6 +123,10 @@ class GaitConfig(tfds.core.BuilderConfig):
   # responses (gaitjax.data.synthetic) and the subject name prefix.
   speed_response: str = "correlated"
   subject_prefix: str = "AB"
+  # Whole gait cycles per side a recording (or the passes of one subject
+  # at one speed) must hold when shorter than seq_len / rate_hz: it is then
+  # assembled from its cycles (gaitjax.data.assemble).
+  min_cycles: int = 5
 
 
 # Fields that define what a build contains (recorded in the stats file and
@@ -123,11 +136,12 @@ _PARAM_FIELDS: Tuple[str, ...] = (
     "raw_rate_hz", "num_train_subjects", "num_val_subjects",
     "num_test_subjects", "split_seed", "num_stats_subjects", "stats_seed",
     "seq_len", "rate_hz", "skip_bad_trials", "speed_response",
-    "subject_prefix")
+    "subject_prefix", "min_cycles")
 # Recorded only when they differ from these, so builds made before the
 # fields existed are still reused.
 _OMITTED_DEFAULTS: Dict[str, Any] = {"speed_response": "correlated",
-                                     "subject_prefix": "AB"}
+                                     "subject_prefix": "AB",
+                                     "min_cycles": 5}
 # Fields `build(..., **overrides)` may change.
 OVERRIDABLE: Tuple[str, ...] = _PARAM_FIELDS[1:]
 
@@ -213,6 +227,7 @@ class GaitjaxGait(tfds.core.GeneratorBasedBuilder):
     cohorts = {r["subject"]: r["cohort"] for r in records}
     splits = assign_splits(cohorts, cfg)
     stats, fit_on, stats_subjects = _fit_split_stats(records, splits, cfg)
+    stroke = _fit_stroke_stats(records, splits, cfg)
     info = {
         "stats": stats.to_dict(),
         "fit_on": fit_on,
@@ -223,7 +238,15 @@ class GaitjaxGait(tfds.core.GeneratorBasedBuilder):
         "build": build_params(cfg, dl_manager.manual_dir
                               if cfg.source in MANUAL else None),
         "skipped": skipped,
+        "assembled": [r["assembly"] for r in records if r.get("assembly")],
     }
+    if stroke is not None:
+      info["cohort_stats"] = {"stroke": stroke}
+    (pathlib.Path(self.data_path) / STROKE_STATS_FILE).unlink(
+        missing_ok=True)
+    if stroke is not None:
+      (pathlib.Path(self.data_path) / STROKE_STATS_FILE).write_text(
+          json.dumps(stroke, indent=1, sort_keys=True))
     # During download_and_prepare data_path is TFDS's incomplete.* folder,
     # renamed with the arrays only once everything is written.
     (pathlib.Path(self.data_path) / STATS_FILE).write_text(
@@ -307,8 +330,14 @@ def _check_manual_dir(name: str, manual_dir) -> pathlib.Path:
 
 def _preprocess(trials: Sequence[Trial], cfg: GaitConfig
                 ) -> Tuple[List[Dict], List[str]]:
-  """Trials -> (records with [seq_len, 6] angles at rate_hz, skip reasons)."""
-  from gaitjax.data import preprocess
+  """Trials -> (records with [seq_len, 6] angles at rate_hz, skip reasons).
+
+  Trials of one subject at one speed are passes of one condition; a
+  condition shorter than seq_len / rate_hz (or made of several passes) is
+  assembled from its whole gait cycles (``gaitjax.data.assemble``) and its
+  record keeps how (``assembly``).
+  """
+  from gaitjax.data import assemble
   by_subject: Dict[str, List[Trial]] = {}
   for t in trials:
     by_subject.setdefault(t.subject, []).append(t)
@@ -318,24 +347,33 @@ def _preprocess(trials: Sequence[Trial], cfg: GaitConfig
     subject_trials = sorted(by_subject[subject],
                             key=lambda t: (t.speed_mps, t.origin))
     kept = 0
-    for i, t in enumerate(subject_trials):
+    for i, group in enumerate(assemble.group_conditions(subject_trials)):
+      t = group[0]
       try:
-        angles = preprocess.to_model_input(t, seq_len=cfg.seq_len,
-                                           rate_hz=cfg.rate_hz)
+        asm = assemble.model_input(group, seq_len=cfg.seq_len,
+                                   rate_hz=cfg.rate_hz,
+                                   min_cycles=cfg.min_cycles)
       except DataError as e:
         if not cfg.skip_bad_trials:
           raise
         logging.warning("skipping a trial: %s", e)
         skipped.append(str(e).splitlines()[0])
         continue
+      if asm.record:
+        logging.info("%s at %g m/s: model input assembled from %d cycles "
+                     "(right) of %d recording(s), %.1f s", subject,
+                     t.speed_mps, asm.record["cycles"]["right"], len(group),
+                     asm.record["seconds_recorded"])
       records.append({
           "key": f"{subject}_{i:04d}",
-          "angles": np.asarray(angles, np.float32),
+          "angles": np.asarray(asm.x, np.float32),
           "speed": np.float32(t.speed_mps),
           "subject": subject,
           "cohort": t.cohort,
           "paretic_side": t.paretic_side or "",
-          "origin": t.origin or "",
+          "origin": (assemble.merged_origin(group) if len(group) > 1
+                     else t.origin or ""),
+          "assembly": asm.record,
       })
       kept += 1
     logging.info("subject %d/%d %s: %d trials", n, len(subjects), subject,
@@ -345,8 +383,8 @@ def _preprocess(trials: Sequence[Trial], cfg: GaitConfig
                     cfg.name, len(skipped), len(trials))
   if not records:
     first = f"; first: {skipped[0]}" if skipped else ""
-    raise DataError(f"{cfg.name}: no usable trial (all {len(trials)} were "
-                    f"too short or implausible{first})")
+    raise DataError(f"{cfg.name}: no usable trial (all {len(trials)} had "
+                    f"too few gait cycles or were implausible{first})")
   return records, skipped
 
 
@@ -361,13 +399,15 @@ def assign_splits(cohorts: Dict[str, str], cfg: GaitConfig
   Returns:
     {'train': [...], 'validation': [...], 'test': [...]} (sorted names).
   """
-  subjects = sorted(cohorts)
   kinds = set(cohorts.values())
   if "stroke" in kinds and len(kinds) > 1:
-    stroke = sorted(s for s in subjects if cohorts[s] == "stroke")
-    raise DataError(f"{cfg.name}: mixes able-bodied and stroke subjects "
-                    f"(stroke: {', '.join(stroke[:5])}...); put each cohort "
-                    f"in its own folder and build it separately")
+    # Mixed: the able-bodied subjects are split, every stroke subject is
+    # tested (never trained on, paper II.E).
+    stroke = sorted(s for s in cohorts if cohorts[s] == "stroke")
+    able = assign_splits({s: c for s, c in cohorts.items()
+                          if c != "stroke"}, cfg)
+    return {**able, "test": sorted(able["test"] + stroke)}
+  subjects = sorted(cohorts)
   empty = {s: [] for s in SPLITS}
   n = len(subjects)
   if kinds == {"stroke"} or n < MIN_SUBJECTS_TO_SPLIT:
@@ -409,6 +449,34 @@ def _fit_split_stats(records, splits, cfg):
   keep = set(chosen)
   x = np.stack([r["angles"] for r in records if r["subject"] in keep])
   return normalize.fit_stats(x), fit_on, chosen
+
+
+def _fit_stroke_stats(records, splits, cfg) -> Optional[Dict[str, Any]]:
+  """Stroke statistics from up to num_stats_subjects of the build's own
+  stroke subjects (paper II.C), or None when it has none.
+
+  Returns {'stats', 'subjects', 'seed', 'fit_on'} (JSON-able).
+  """
+  del splits
+  from gaitjax.data import normalize
+  return normalize.fit_cohort_stats(
+      np.stack([r["angles"] for r in records]),
+      [r["subject"] for r in records], [r["cohort"] for r in records],
+      "stroke", num=cfg.num_stats_subjects, seed=cfg.stats_seed)
+
+
+def cohort_stats(info: Dict[str, Any], cohort: str):
+  """NormStats of ``cohort`` from a build's stats file (read_build_info), or
+  None: 'stroke' -> the stroke statistics fitted on the build's own stroke
+  subjects; 'able_bodied' -> the build's statistics when they were fit on
+  its training split."""
+  from gaitjax.data import normalize
+  if cohort == "stroke":
+    entry = (info.get("cohort_stats") or {}).get("stroke")
+    return normalize.NormStats.from_dict(entry["stats"]) if entry else None
+  if info.get("fit_on") == "train" and "stats" in info:
+    return normalize.NormStats.from_dict(info["stats"])
+  return None
 
 
 # --------------------------------------------------------------- building

@@ -163,8 +163,21 @@ def load_cohort(data_dir: str, dataset: str, split: str, cohort: str
     stats = dataset_lib.load_stats(data_dir, dataset)
   except DataError:
     stats = None
-  return CohortData(name=cohort, eval_set=eval_set,
-                    pool=concat_trialsets(parts), stats=stats,
+  # Issue 11: a folder build may hold both cohorts; keep this cohort's
+  # trials, and its own stroke statistics (fitted on its stroke subjects).
+  from gaitjax.data import tfds_builders
+  if stats is not None and cohort == "stroke":
+    own = tfds_builders.cohort_stats(
+        dataset_lib.read_build_info(data_dir, dataset), "stroke")
+    stats = own if own is not None else stats
+  pool = concat_trialsets(parts)
+  if set(pool.cohort.tolist()) != {cohort}:
+    if not np.any(eval_set.cohort == cohort):
+      raise DataError(f"dataset {dataset!r} split {split!r} has no "
+                      f"{cohort} subject")
+    eval_set = eval_set.select(eval_set.cohort == cohort)
+    pool = pool.select(pool.cohort == cohort)
+  return CohortData(name=cohort, eval_set=eval_set, pool=pool, stats=stats,
                     dataset=dataset, split=split)
 
 
@@ -913,8 +926,8 @@ def evaluate(models: Mapping[str, Any], *, data_dir: str, out_dir: str,
              num_samples: int = 1, seed: int = 0,
              simple_baselines: bool = True, randomised_encoding: bool = True,
              num_steps: Optional[int] = None, which: Any = "best",
-             make_figures: bool = True, extra_baselines: bool = True
-             ) -> Results:
+             make_figures: bool = True, extra_baselines: bool = True,
+             cohorts: Sequence[str] = ()) -> Results:
   """Evaluates checkpoints and baselines; writes the report folder.
 
   Args:
@@ -938,6 +951,9 @@ def evaluate(models: Mapping[str, Any], *, data_dir: str, out_dir: str,
     extra_baselines: with simple_baselines, also the rows of
       ``gaitjax.eval.extra_rows`` (cycle_regression; bound and noise_floor
       on a synthetic build).
+    cohorts: when given ('able_bodied', 'stroke'), every cohort is read from
+      ``able_bodied_dataset`` (one folder build holding both): able-bodied
+      from ``split``, stroke from 'test'; ``stroke_dataset`` is ignored.
 
   Returns:
     model -> cohort -> {'records', 'summary', 'analyses'}.
@@ -952,6 +968,15 @@ def evaluate(models: Mapping[str, Any], *, data_dir: str, out_dir: str,
   wanted = [("able_bodied", able_bodied_dataset, split)]
   if stroke_dataset:
     wanted.append(("stroke", stroke_dataset, "test"))
+  if cohorts:
+    bad = sorted(set(cohorts) - {"able_bodied", "stroke"})
+    if bad:
+      raise ConfigError(f"--cohorts: unknown cohort(s) {bad}; expected "
+                        f"able_bodied, stroke")
+    wanted = [(c, able_bodied_dataset, split if c == "able_bodied"
+               else "test") for c in ("able_bodied", "stroke")
+              if c in cohorts]
+    stroke_dataset = able_bodied_dataset if "stroke" in cohorts else None
   skipped = []
   for cohort, dataset, sp in wanted:
     data = load_cohort(data_dir, dataset, sp, cohort)
@@ -1061,4 +1086,5 @@ def parse_flags(flags) -> Dict[str, Any]:
               simple_baselines=not flags.no_simple_baselines,
               randomised_encoding=not flags.no_randomised_encoding,
               num_steps=flags.num_steps, which=which,
-              extra_baselines=not getattr(flags, "no_extra_baselines", False))
+              extra_baselines=not getattr(flags, "no_extra_baselines", False),
+              cohorts=tuple(getattr(flags, "cohorts", None) or ()))
