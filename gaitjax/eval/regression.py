@@ -225,35 +225,50 @@ class _Design:
   cad: np.ndarray
 
 
-def _design(shell: CycleRegression, train: TrialSet, infos, ok: np.ndarray
-            ) -> List[_Design]:
-  """Per-subject training pairs (v_s != v_t, both with cycles) measured
-  against shell.template."""
+def _subject_pairs(train: TrialSet, ok: np.ndarray, subjects: Sequence[str],
+                   pairs_per_subject: int, seed: int
+                   ) -> List[Tuple[np.ndarray, np.ndarray]]:
+  """Per subject (src [n], tgt [n]) trial indices of its training pairs:
+  every (v_s != v_t) pair of trials with cycles, or a seeded random subset
+  of pairs_per_subject (> 0) of them."""
   speed = np.asarray(train.speed, np.float64)
-  template = shell.template
-  pop = {v: template.population_cycle(v) for v in np.unique(speed)}
-  pcad = {v: template.population_cadence(v) for v in pop}
+  rng = np.random.default_rng(seed)
   out = []
-  for s in train.subjects:
+  for s in subjects:
     idx = np.flatnonzero((train.subject == s) & ok)
-    parts = []
-    for i in idx:
-      tgt = idx[speed[idx] != speed[i]]
-      if not tgt.size:
-        continue
-      m, v = infos[i].mean, speed[i]
-      dev = (m - pop[v]).reshape(-1)
-      z = ((dev - shell.pca_mean) @ shell.pca_basis.T) / shell.pca_scale
-      g = np.log(infos[i].cadence / pcad[v])
-      change = np.stack([pop[speed[j]] - pop[v] for j in tgt])
-      amp = log_amplitude(m, pop[v])[None, :, None] * change
-      cad = infos[i].cadence * np.array([pcad[speed[j]] for j in tgt]) / pcad[v]
-      parts.append((_raw_features(z, g, v, speed[tgt]),
-                    np.stack([infos[j].mean for j in tgt]) - m - change, amp,
-                    np.log(np.array([infos[j].cadence for j in tgt]) / cad)))
-    if parts:
-      out.append(_Design(*[np.concatenate(p) for p in zip(*parts)]))
+    src, tgt = np.meshgrid(idx, idx, indexing="ij")
+    keep = speed[src] != speed[tgt]
+    src, tgt = src[keep], tgt[keep]
+    if 0 < pairs_per_subject < src.size:
+      pick = np.sort(rng.choice(src.size, pairs_per_subject, replace=False))
+      src, tgt = src[pick], tgt[pick]
+    out.append((src, tgt))
   return out
+
+
+def _design(shell: CycleRegression, speed: np.ndarray, infos,
+            src: np.ndarray, tgt: np.ndarray) -> _Design:
+  """One subject's training pairs (src [n], tgt [n] trial indices)
+  measured against shell.template."""
+  template = shell.template
+  pop = {v: template.population_cycle(v) for v in np.unique(speed[src])}
+  pop.update({v: template.population_cycle(v) for v in np.unique(speed[tgt])
+              if v not in pop})
+  pcad = {v: template.population_cadence(v) for v in pop}
+  parts = []
+  for i in np.unique(src):
+    tg = tgt[src == i]
+    m, v = infos[i].mean, speed[i]
+    dev = (m - pop[v]).reshape(-1)
+    z = ((dev - shell.pca_mean) @ shell.pca_basis.T) / shell.pca_scale
+    g = np.log(infos[i].cadence / pcad[v])
+    change = np.stack([pop[speed[j]] - pop[v] for j in tg])
+    amp = log_amplitude(m, pop[v])[None, :, None] * change
+    cad = infos[i].cadence * np.array([pcad[speed[j]] for j in tg]) / pcad[v]
+    parts.append((_raw_features(z, g, v, speed[tg]),
+                  np.stack([infos[j].mean for j in tg]) - m - change, amp,
+                  np.log(np.array([infos[j].cadence for j in tg]) / cad)))
+  return _Design(*[np.concatenate(p) for p in zip(*parts)])
 
 
 @dataclasses.dataclass
@@ -330,7 +345,9 @@ def _sse(st: _Stats, beta: np.ndarray, w: np.ndarray, w_cad: np.ndarray
 
 def fit(train: TrialSet, *, rate_hz: float = constants.RATE_HZ,
         num_components: int = NUM_COMPONENTS,
-        alphas: Sequence[float] = ALPHAS) -> CycleRegression:
+        alphas: Sequence[float] = ALPHAS, max_folds: int = 20,
+        pairs_per_subject: Optional[int] = None, seed: int = 0
+        ) -> CycleRegression:
   """Fits the regression on a training TrialSet (see module docstring).
 
   Cross-validation refits the population template without the held-out
@@ -344,6 +361,12 @@ def fit(train: TrialSet, *, rate_hz: float = constants.RATE_HZ,
     num_components: C PCA components (fewer if the data has fewer).
     alphas: ridge penalties tried by LOSO cross-validation (per training
       pair: the penalty is alpha * number of pairs).
+    max_folds: leave-one-subject-out up to this many subjects; more
+      subjects (a pretraining population) get 5 seeded subject folds.
+    pairs_per_subject: pairs used per subject (0 = all); default all up to
+      max_folds subjects, else 64 random ones (memory: a 300-subject
+      population has 227k pairs of 606 values).
+    seed: seeds the folds and the pair subsets.
 
   Raises:
     DataError: fewer than 3 subjects with usable trials at 2 speeds.
@@ -370,32 +393,39 @@ def fit(train: TrialSet, *, rate_hz: float = constants.RATE_HZ,
   shell = CycleRegression(template, np.zeros(constants.NUM_CHANNELS),
                           pca_mean, vt[:c], scale, np.ones(nf),
                           np.zeros((nf, _P)), np.zeros(nf))
-  designs = _design(shell, train, infos, ok)
-  fscale = np.sqrt(np.mean(np.concatenate([d.feats for d in designs]) ** 2,
-                           axis=0))
+  big = len(subjects) > max_folds
+  if pairs_per_subject is None:
+    pairs_per_subject = 64 if big else 0
+  pairs = _subject_pairs(train, ok, subjects, pairs_per_subject, seed)
+  feats = np.concatenate([_design(shell, speed, infos, *p).feats
+                          for p in pairs])
+  fscale = np.sqrt(np.mean(feats ** 2, axis=0))
   fscale = np.where(fscale > 1e-12, fscale, 1.0)
   alphas = [float(a) for a in alphas]
-  # Leave-one-subject-out folds, each with its own template.
-  folds = []
-  for h in subjects:
-    keep = train.subject != h
-    sub = train.select(keep)
-    sub_infos = [infos[i] for i in np.flatnonzero(keep)]
-    t_h = reference.TemplateModel.fit(sub, rate_hz=rate_hz, infos=sub_infos)
-    d_h = _design(dataclasses.replace(shell, template=t_h), train, infos, ok)
-    names = [s for s in train.subjects
-             if len(np.unique(train.speed[(train.subject == s) & ok])) >= 2]
-    held = names.index(h)
-    folds.append((d_h[held], d_h[:held] + d_h[held + 1:]))
-  stats = [(_Stats.of(d, fscale), sum((_Stats.of(t, fscale) for t in tr[1:]),
-                                       _Stats.of(tr[0], fscale)))
-           for d, tr in folds]
+  # Folds of held-out subjects (one subject each up to max_folds subjects,
+  # else 5 seeded groups), each with its own template.
+  n_folds = 5 if big else len(subjects)
+  fold_of = (np.random.default_rng(seed).permutation(len(subjects)) % n_folds
+             if big else np.arange(len(subjects)))
+  stats = []
+  for k in range(n_folds):
+    held = {subjects[i] for i in np.flatnonzero(fold_of == k)}
+    keep = ~np.isin(train.subject, list(held))
+    t_k = reference.TemplateModel.fit(
+        train.select(keep), rate_hz=rate_hz,
+        infos=[infos[i] for i in np.flatnonzero(keep)])
+    shell_k = dataclasses.replace(shell, template=t_k)
+    per = [_Stats.of(_design(shell_k, speed, infos, *p), fscale)
+           for p in pairs]
+    h = [st for st, f in zip(per, fold_of) if f == k]
+    t = [st for st, f in zip(per, fold_of) if f != k]
+    stats.append((sum(h[1:], h[0]), sum(t[1:], t[0])))
   n_pts = sum(h.m for h, _ in stats)
   n_pairs = sum(h.n for h, _ in stats)
-  big = 1e12                                   # = no correction at all
-  template_mse = sum(_sse(h, *_solve(t, big, big, big))[0]
+  huge = 1e12                                  # = no correction at all
+  template_mse = sum(_sse(h, *_solve(t, huge, huge, huge))[0]
                      for h, t in stats) / n_pts
-  amp_mse = [sum(_sse(h, *_solve(t, a, big, big))[0] for h, t in stats)
+  amp_mse = [sum(_sse(h, *_solve(t, a, huge, huge))[0] for h, t in stats)
              / n_pts for a in alphas]
   amp_alpha = alphas[int(np.argmin(amp_mse))]
   cv = [[_sse(h, *_solve(t, amp_alpha, a, a)) for h, t in stats]
@@ -404,15 +434,15 @@ def fit(train: TrialSet, *, rate_hz: float = constants.RATE_HZ,
   cad_mse = [sum(e[1] for e in row) / n_pairs for row in cv]
   alpha = alphas[int(np.argmin(cyc_mse))]
   cad_alpha = alphas[int(np.argmin(cad_mse))]
-  everyone = sum((_Stats.of(d, fscale) for d in designs[1:]),
-                 _Stats.of(designs[0], fscale))
+  per = [_Stats.of(_design(shell, speed, infos, *p), fscale) for p in pairs]
+  everyone = sum(per[1:], per[0])
   amp_gain, w, w_cad = _solve(everyone, amp_alpha, alpha, cad_alpha)
-  num_pairs = int(sum(len(d.y) for d in designs))
+  num_pairs = int(sum(p[0].size for p in pairs))
   logging.info("cycle_regression: %d subjects, %d pairs, %d components; "
                "amplitude gains %s; alpha %.3g (cycle), %.3g (cadence) by "
-               "LOSO CV; CV MSE %.3f (template %.3f)", len(designs),
+               "%s CV; CV MSE %.3f (template %.3f)", len(subjects),
                num_pairs, c, np.round(amp_gain[:3], 2), alpha, cad_alpha,
-               min(cyc_mse), template_mse)
+               f"{n_folds}-fold subject", min(cyc_mse), template_mse)
   return dataclasses.replace(
       shell, amp_gain=amp_gain, feature_scale=fscale, weights=w,
       cad_weights=w_cad, alpha=alpha, cad_alpha=cad_alpha,
@@ -421,7 +451,7 @@ def fit(train: TrialSet, *, rate_hz: float = constants.RATE_HZ,
           "cycle_mse": [float(e) for e in cyc_mse],
           "cadence_mse": [float(e) for e in cad_mse],
           "template_mse": float(template_mse)},
-      num_subjects=len(designs), num_pairs=num_pairs)
+      num_subjects=len(subjects), num_pairs=num_pairs)
 
 
 # ---------------------------------------------------------- evaluation row
