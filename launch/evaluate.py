@@ -50,6 +50,9 @@ flags.DEFINE_bool("no_simple_baselines", False,
 flags.DEFINE_bool("no_extra_baselines", False,
                   "Leave out cycle_regression (and bound / noise_floor on "
                   "synthetic data).")
+flags.DEFINE_string("regression_dataset", None,
+                    "Fit cycle_regression on this dataset's train split "
+                    "(default: --dataset's), e.g. synthetic_population.")
 flags.DEFINE_bool("no_randomised_encoding", False,
                   "Skip the randomised-encoding ranks (halves the cost).")
 

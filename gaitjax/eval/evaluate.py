@@ -927,7 +927,8 @@ def evaluate(models: Mapping[str, Any], *, data_dir: str, out_dir: str,
              simple_baselines: bool = True, randomised_encoding: bool = True,
              num_steps: Optional[int] = None, which: Any = "best",
              make_figures: bool = True, extra_baselines: bool = True,
-             cohorts: Sequence[str] = ()) -> Results:
+             cohorts: Sequence[str] = (),
+             regression_dataset: Optional[str] = None) -> Results:
   """Evaluates checkpoints and baselines; writes the report folder.
 
   Args:
@@ -951,6 +952,8 @@ def evaluate(models: Mapping[str, Any], *, data_dir: str, out_dir: str,
     extra_baselines: with simple_baselines, also the rows of
       ``gaitjax.eval.extra_rows`` (cycle_regression; bound and noise_floor
       on a synthetic build).
+    regression_dataset: fit cycle_regression on this dataset's 'train'
+      split instead of able_bodied_dataset's.
     cohorts: when given ('able_bodied', 'stroke'), every cohort is read from
       ``able_bodied_dataset`` (one folder build holding both): able-bodied
       from ``split``, stroke from 'test'; ``stroke_dataset`` is ignored.
@@ -1023,7 +1026,8 @@ def evaluate(models: Mapping[str, Any], *, data_dir: str, out_dir: str,
     from gaitjax.eval import extra_rows
     ab_pool = next((c.pool for c in cohorts if c.name == "able_bodied"), None)
     rows, row_notes, settings["extra_rows"] = extra_rows.build_rows(
-        data_dir, able_bodied_dataset, pool=ab_pool)
+        data_dir, able_bodied_dataset, pool=ab_pool,
+        regression_dataset=regression_dataset)
     notes += row_notes
   results = evaluate_cohorts(
       generators, cohorts, template=template, template_source=template_source,
@@ -1087,4 +1091,6 @@ def parse_flags(flags) -> Dict[str, Any]:
               randomised_encoding=not flags.no_randomised_encoding,
               num_steps=flags.num_steps, which=which,
               extra_baselines=not getattr(flags, "no_extra_baselines", False),
+              regression_dataset=getattr(flags, "regression_dataset", None)
+              or None,
               cohorts=tuple(getattr(flags, "cohorts", None) or ()))

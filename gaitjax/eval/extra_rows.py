@@ -1,8 +1,9 @@
 """Baseline rows beyond the three simple ones, built for one evaluation.
 
 * ``cycle_regression`` (``gaitjax.eval.regression``): fitted on the 'train'
-  split of the evaluated able-bodied dataset; evaluated on every cohort,
-  like the cycle template.
+  split of the evaluated able-bodied dataset (or of ``regression_dataset``,
+  e.g. the pretraining population when the model was pretrained on it);
+  evaluated on every cohort, like the cycle template.
 * ``bound`` and ``noise_floor`` (``gaitjax.eval.bound``): only when the
   evaluated able-bodied dataset is a synthetic build whose build record
   (seed, speed response, raw rate, duration) lets the generator be rerun;
@@ -12,7 +13,7 @@
 left out with a note saying why.
 """
 import logging
-from typing import Any, Dict, List, Tuple
+from typing import Any, Dict, List, Optional, Tuple
 
 from gaitjax import constants
 from gaitjax.errors import GaitjaxError
@@ -21,8 +22,9 @@ from gaitjax.eval import regression
 
 def build_rows(data_dir: str, able_bodied_dataset: str, *,
                rate_hz: float = constants.RATE_HZ, pool=None,
-               with_oracle: bool = True) -> Tuple[Dict[str, Any], List[str],
-                                                  Dict[str, Any]]:
+               with_oracle: bool = True,
+               regression_dataset: Optional[str] = None
+               ) -> Tuple[Dict[str, Any], List[str], Dict[str, Any]]:
   """The extra rows for an evaluation.
 
   Args:
@@ -32,6 +34,8 @@ def build_rows(data_dir: str, able_bodied_dataset: str, *,
     pool: TrialSet of every able-bodied trial (all splits), for ``bound``
       and ``noise_floor`` to recognise a source's subject.
     with_oracle: try the synthetic ``bound``/``noise_floor`` rows.
+    regression_dataset: fit cycle_regression on this dataset's 'train'
+      split (default: able_bodied_dataset's).
 
   Returns:
     (name -> generator-like row, notes for the report, info for
@@ -41,14 +45,15 @@ def build_rows(data_dir: str, able_bodied_dataset: str, *,
   rows: Dict[str, Any] = {}
   notes: List[str] = []
   info: Dict[str, Any] = {}
+  fit_on = regression_dataset or able_bodied_dataset
   try:
-    train = dataset_lib.load_split(data_dir, able_bodied_dataset, "train")
+    train = dataset_lib.load_split(data_dir, fit_on, "train")
     model = regression.fit(train, rate_hz=rate_hz)
     rows[regression.NAME] = regression.RegressionBaseline(
-        model, rate_hz, source=f"{able_bodied_dataset} train split")
-    info[regression.NAME] = model.summary()
+        model, rate_hz, source=f"{fit_on} train split")
+    info[regression.NAME] = dict(model.summary(), dataset=fit_on)
     notes.append(
-        f"cycle_regression: fitted on the {able_bodied_dataset} train split "
+        f"cycle_regression: fitted on the {fit_on} train split "
         f"({model.num_subjects} subjects, {model.num_pairs} pairs); "
         f"amplitude gains {', '.join(f'{b:.2f}' for b in model.amp_gain[:3])}"
         f" (hip, knee, ankle), alpha {model.alpha:.3g} (cycle) / "
