@@ -139,3 +139,37 @@ def test_no_oracle_rows_without_a_synthetic_build_record(tmp_path):
     bound.build_record(tmp_path, "synthetic_able_bodied")
   with pytest.raises(DataError, match="synthetic able-bodied"):
     bound.OracleRow("bound", {"source": "camargo"}, None)
+
+
+def test_builder_configs_for_issue_10():
+  configs = {c.name: c for c in tfds_builders.GaitjaxGait.BUILDER_CONFIGS}
+  default = configs["synthetic_able_bodied"]
+  unc = configs["synthetic_able_bodied_uncorrelated"]
+  pop = configs["synthetic_population"]
+  assert unc.speed_response == "uncorrelated"
+  assert (unc.cohort_seed, unc.num_subjects, unc.split_seed) == (
+      default.cohort_seed, default.num_subjects, default.split_seed)
+  assert pop.cohort_seed != default.cohort_seed
+  assert pop.subject_prefix != default.subject_prefix
+  assert pop.num_subjects == 300 and pop.num_test_subjects == 0
+  assert pop.num_train_subjects + pop.num_val_subjects == pop.num_subjects
+  # Builds made before the switch existed keep matching their record.
+  params = tfds_builders.build_params(default)
+  assert "speed_response" not in params and "subject_prefix" not in params
+  assert tfds_builders.build_params(unc)["speed_response"] == "uncorrelated"
+  assert "synthetic_population" not in tfds_builders.SYNTHETIC  # not in
+  # all_synthetic: 300 subjects take minutes to build
+
+
+def test_regression_dataset_option(uncorrelated_build):
+  from gaitjax.eval import extra_rows
+  rows, notes, info = extra_rows.build_rows(
+      str(uncorrelated_build), "synthetic_able_bodied_uncorrelated",
+      with_oracle=False, regression_dataset="synthetic_able_bodied_uncorrelated")
+  assert set(rows) == {"cycle_regression"}
+  assert info["cycle_regression"]["dataset"] == (
+      "synthetic_able_bodied_uncorrelated")
+  rows, notes, _ = extra_rows.build_rows(
+      str(uncorrelated_build), "synthetic_able_bodied_uncorrelated",
+      with_oracle=False, regression_dataset="synthetic_population")
+  assert rows == {} and "cycle_regression left out" in notes[0]
