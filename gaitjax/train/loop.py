@@ -305,7 +305,11 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str, *,
   t_start = time.monotonic()
   # launch/train.py has already joined a multi-process run given by flags or
   # the environment; num_hosts > 1 alone lets JAX detect the cluster.
-  distributed.initialize(auto=int(config.train.get("num_hosts", 1)) > 1)
+  num_hosts = int(config.train.get("num_hosts", 1))
+  distributed.initialize(auto=num_hosts > 1)
+  if num_hosts > 1 and jax.process_count() != num_hosts:
+    raise ConfigError(f"config.train.num_hosts={num_hosts}, but this run has"
+                      f" {jax.process_count()} process(es)")
   config_utils.validate_config(
       config, extra_model_names=tasks_lib.registered_names())
   devices = jax.local_devices()
