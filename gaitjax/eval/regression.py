@@ -8,30 +8,36 @@ cycle template.
 Model. For a source trial with mean normalised cycle m_s [6, 101] and
 cadence c_s at speed v_s, and a target speed v_t:
 
-  template   m_T = m_s + P(v_t) - P(v_s),  c_T = c_s C(v_t) / C(v_s)
+  template   m_T = m_s + D,  D = P(v_t) - P(v_s),  c_T = c_s C(v_t) / C(v_s)
              (P, C: the training population's mean cycle and cadence,
              ``reference.TemplateModel``; exactly the cycle template)
-  features   f = [a, b, a^2, b v_s, z_1 a, z_1 b, ..., z_C a, z_C b, g a]
-             a = ln(v_t / v_s), b = v_t - v_s; z = the first C PCA scores
-             (standardised) of the source's deviation from the population
-             m_s - P(v_s); g = ln(c_s / C(v_s)). Every feature is 0 at
-             v_t = v_s, so identity pairs get exactly the template (= the
-             subject's own cycle), and there is no intercept.
-  prediction m = m_T + f W  (W [F, 606]),  c = c_T exp(f w)  (w [F])
+  stage 1    + beta_j s_c D_c: the population change of channel c scaled by
+             the source's log amplitude ratio s_c = ln(SD_p m_s,c / SD_p
+             P_c(v_s)) (one beta per joint, both sides): subjects with
+             larger excursions change more with speed
+  stage 2    + f W, f = [a, b, a^2, b v_s, z_1 a, z_1 b, ..., z_C a, z_C b,
+             g a]; a = ln(v_t / v_s), b = v_t - v_s; z = the first C PCA
+             scores (standardised) of m_s - P(v_s); g = ln(c_s / C(v_s))
+  cadence    c = c_T exp(f w)
 
-i.e. ridge regression of the template's error on the training pairs: the
-subject-specific part of the speed response that can be read from the
-source's cycle (its shape and amplitude, e.g. gains that scale the speed
-change) and cadence. With W = 0 it IS the template, and the ridge penalty
-shrinks it toward the template, so a large alpha cannot make it worse than
-the template on the training population.
+Every stage-1/2 term is 0 at v_t = v_s, so identity pairs get exactly the
+template (the subject's own cycle); there is no intercept. With beta = 0,
+W = 0, w = 0 it IS the template, and the ridge penalties shrink toward it.
+Corrections are clipped (``MAX_*``) as a guard against degenerate fits.
 
-Fitting: every within-subject pair (v_s != v_t) of the training split whose
-source and target have detectable cycles on both hips; features scaled to
-unit RMS over those pairs. alpha (cycle) and alpha (cadence) are chosen
-separately from ``ALPHAS`` by leave-one-subject-out cross-validation on the
-training subjects (mean squared error over the 606 cycle points / the log
-cadence ratio), then refitted on all training subjects.
+Fitting: within-subject pairs (v_s != v_t) of the training split whose
+trials have detectable cycles on both hips (all of them; 64 random ones
+per subject above ``max_folds`` subjects); features scaled to unit RMS.
+The penalties (amplitude, cycle, cadence; each per pair, from ``ALPHAS``)
+are chosen by subject-wise cross-validation (leave-one-subject-out up to 20
+subjects, else 5 folds) on squared error over the 606 cycle points / the
+log cadence ratio. Each fold refits the population template WITHOUT its
+held-out subjects: with the full template, a held-out subject's errors are
+anti-correlated with everyone else's (it is part of the mean) and every
+population-level correction looks harmful. Then everything is refitted on
+all training subjects. On the default cohort (13 training subjects) the CV
+picks amplitude gains ~0.6/0.9/0.7 (hip/knee/ankle) and heavy stage-2
+shrinkage: with 13 subjects, per-subject shape interactions overfit.
 
 Synthesis: the predicted cycle is tiled from each leg's phase at t = 0 of
 the source at the predicted cadence, with ``reference.synthesize_from_cycles``
