@@ -212,6 +212,10 @@ def _write_meta_once(out_dir: str, meta: dict) -> None:
         return
       except FileExistsError:
         pass
+      except OSError:  # a file system without hard links
+        if not os.path.exists(path):
+          os.replace(tmp, path)
+          return
     finally:
       if os.path.exists(tmp):
         os.remove(tmp)
