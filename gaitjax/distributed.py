@@ -53,9 +53,15 @@ def _env_int(name: str) -> Optional[int]:
 
 
 def is_initialized() -> bool:
-  # pylint: disable-next=g-import-not-at-top
-  from jax._src import distributed as jax_distributed
-  return jax_distributed.global_state.client is not None
+  """Whether jax.distributed.initialize has run (without starting JAX's
+  backends, which would make it too late to run it)."""
+  try:
+    # pylint: disable-next=g-import-not-at-top
+    from jax._src import distributed as jax_distributed
+    return jax_distributed.global_state.client is not None
+  except (ImportError, AttributeError):  # a JAX without this internal
+    import jax  # pylint: disable=g-import-not-at-top
+    return jax.process_count() > 1
 
 
 def initialize(coordinator_address: Optional[str] = None,
