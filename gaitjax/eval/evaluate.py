@@ -315,6 +315,7 @@ class SimpleBaseline:
     template: TemplateModel of the training population.
     rate_hz: sampling rate.
   """
+  deterministic = True      # K identical samples: no calibration
 
   def __init__(self, name: str, template: reference.TemplateModel,
                rate_hz: float = constants.RATE_HZ):
