@@ -12,6 +12,9 @@ One builder, ``gaitjax_gait``, with one BuilderConfig per data source:
   synthetic_population   300 other synthetic able-bodied subjects ('SP01'..,
                          seed 2) x 28 speeds for pretraining: 290 train /
                          10 validation, no test.
+  synthetic_population_uncorrelated
+                         the same population with uncorrelated speed
+                         responses.
   camargo                Camargo et al. 2021 (manual_dir = its root folder).
   folder                 a folder of .csv/.mot/.npz trials (manual_dir).
 
@@ -76,11 +79,13 @@ STATS_FILE = "gaitjax_stats.json"
 STROKE_STATS_FILE = "stroke_stats.json"
 CONFIG_NAMES: Tuple[str, ...] = (
     "synthetic_able_bodied", "synthetic_stroke", "camargo", "folder",
-    "synthetic_able_bodied_uncorrelated", "synthetic_population")
+    "synthetic_able_bodied_uncorrelated", "synthetic_population",
+    "synthetic_population_uncorrelated")
 SYNTHETIC: Tuple[str, ...] = ("synthetic_able_bodied", "synthetic_stroke")
 # Synthetic configs that 'all_synthetic' does not build.
 EXTRA_SYNTHETIC: Tuple[str, ...] = ("synthetic_able_bodied_uncorrelated",
-                                    "synthetic_population")
+                                    "synthetic_population",
+                                    "synthetic_population_uncorrelated")
 MANUAL: Tuple[str, ...] = ("camargo", "folder")
 ALL_SYNTHETIC = "all_synthetic"
 SPLITS: Tuple[str, ...] = ("train", "validation", "test")
@@ -171,6 +176,13 @@ def _configs() -> List[GaitConfig]:
                  description="Synthetic able-bodied pretraining population: "
                              "300 subjects (seed 2, none shared with "
                              "synthetic_able_bodied) x 28 speeds."),
+      GaitConfig(name="synthetic_population_uncorrelated",
+                 source="synthetic_able_bodied", num_subjects=300,
+                 cohort_seed=2, subject_prefix="SP",
+                 speed_response="uncorrelated", num_train_subjects=290,
+                 num_val_subjects=10, num_test_subjects=0,
+                 description="synthetic_population with speed responses "
+                             "independent of the subjects' traits."),
       GaitConfig(name="camargo", source="camargo", skip_bad_trials=True,
                  description="Camargo et al. 2021 treadmill trials "
                              "(manual_dir)."),
