@@ -118,14 +118,14 @@ def test_job_writes_readable_files_and_resumes(generator, test_set, tmp_path):
 
 def test_sample_cli_one_line_errors(tiny_checkpoint, tmp_path):
   trial = tmp_path / "p01.csv"
-  t = np.arange(700) / 100.0
+  t = np.arange(300) / 100.0  # 3 s: 2 whole cycles, fewer than 5
   gio.write_trial_csv(str(trial), t, 20.0 * np.sin(2 * np.pi * t)[:, None]
                       + np.zeros((700, 6)))
   base = [sys.executable, os.path.join(REPO, "launch", "sample.py"),
           f"--checkpoint={tiny_checkpoint}", f"--output_dir={tmp_path}/o"]
   cases = [
       (["--trial=" + str(trial), "--source_speed=1.0",
-        "--target_speeds=0.9"], "too short|shorter|30 s"),
+        "--target_speeds=0.9"], "2 complete gait cycles found"),
       (["--trial=" + str(tmp_path / "missing.csv"), "--source_speed=1.0",
         "--target_speeds=0.9"], "no such file"),
       (["--dataset=synthetic_able_bodied", "--target_speeds=abc"],

@@ -968,19 +968,19 @@ def evaluate(models: Mapping[str, Any], *, data_dir: str, out_dir: str,
   if not models and not simple_baselines:
     raise ConfigError("nothing to evaluate: give --checkpoints or drop "
                       "--no_simple_baselines")
-  cohorts = []
+  selected, cohorts = tuple(cohorts), []
   wanted = [("able_bodied", able_bodied_dataset, split)]
   if stroke_dataset:
     wanted.append(("stroke", stroke_dataset, "test"))
-  if cohorts:
-    bad = sorted(set(cohorts) - {"able_bodied", "stroke"})
+  if selected:
+    bad = sorted(set(selected) - {"able_bodied", "stroke"})
     if bad:
       raise ConfigError(f"--cohorts: unknown cohort(s) {bad}; expected "
                         f"able_bodied, stroke")
     wanted = [(c, able_bodied_dataset, split if c == "able_bodied"
                else "test") for c in ("able_bodied", "stroke")
-              if c in cohorts]
-    stroke_dataset = able_bodied_dataset if "stroke" in cohorts else None
+              if c in selected]
+    stroke_dataset = able_bodied_dataset if "stroke" in selected else None
   skipped = []
   for cohort, dataset, sp in wanted:
     data = load_cohort(data_dir, dataset, sp, cohort)
