@@ -120,7 +120,7 @@ def test_sample_cli_one_line_errors(tiny_checkpoint, tmp_path):
   trial = tmp_path / "p01.csv"
   t = np.arange(300) / 100.0  # 3 s: 2 whole cycles, fewer than 5
   gio.write_trial_csv(str(trial), t, 20.0 * np.sin(2 * np.pi * t)[:, None]
-                      + np.zeros((700, 6)))
+                      + np.zeros((300, 6)))
   base = [sys.executable, os.path.join(REPO, "launch", "sample.py"),
           f"--checkpoint={tiny_checkpoint}", f"--output_dir={tmp_path}/o"]
   cases = [
