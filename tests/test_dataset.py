@@ -167,8 +167,10 @@ def test_assign_splits_rules():
   stroke = {f"ST{i}": "stroke" for i in range(19)}
   out = tfds_builders.assign_splits(stroke, _cfg())
   assert out["train"] == out["validation"] == [] and len(out["test"]) == 19
-  with pytest.raises(DataError, match="mixes"):
-    tfds_builders.assign_splits({**five, "ST1": "stroke"}, _cfg())
+  # Mixed (issue 11): able-bodied split as usual, every stroke subject tested.
+  mixed = tfds_builders.assign_splits({**five, "ST1": "stroke"}, _cfg())
+  alone = tfds_builders.assign_splits(five, _cfg())
+  assert mixed == {**alone, "test": sorted(alone["test"] + ["ST1"])}
 
 
 def test_build_rejects_bad_arguments(tmp_path):
