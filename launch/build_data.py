@@ -58,6 +58,10 @@ _SUBJECTS = flags.DEFINE_integer(
 _SPEEDS = flags.DEFINE_list(
     "synthetic_speeds", None,
     "Override the synthetic able-bodied speeds (m/s, comma-separated).")
+_MIN_CYCLES = flags.DEFINE_integer(
+    "min_cycles", None, "Whole gait cycles per side a trial shorter than "
+    "30 s (or the passes of one subject at one speed) must hold; it is then "
+    "assembled from its cycles (default 5).")
 flags.mark_flag_as_required("dataset")
 
 
@@ -68,6 +72,8 @@ def main(argv):
   overrides = {}
   if _SUBJECTS.value is not None:
     overrides["num_subjects"] = _SUBJECTS.value
+  if _MIN_CYCLES.value is not None:
+    overrides["min_cycles"] = _MIN_CYCLES.value
   if _SPEEDS.value:
     try:
       overrides["speeds"] = tuple(float(v) for v in _SPEEDS.value)

@@ -534,6 +534,9 @@ def build(dataset: str, data_dir, manual_dir=None, overwrite: bool = False,
   if bad:
     raise ConfigError(f"unknown dataset parameter(s) {bad}; allowed: "
                       f"{', '.join(OVERRIDABLE)}")
+  if "min_cycles" in overrides and not int(overrides["min_cycles"]) >= 1:
+    raise ConfigError(f"--min_cycles={overrides['min_cycles']}: need >= 1 "
+                      f"whole gait cycle per side")
   for name in names:
     if name in MANUAL:
       _check_manual_dir(name, manual_dir)
