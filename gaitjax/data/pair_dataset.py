@@ -517,7 +517,7 @@ def train_pool(data_dir, dataset: str, trials) -> np.ndarray:
   src = np.asarray([lookup[k] for k in split["src_key"]], np.int64)
   tgt = np.asarray([lookup[k] for k in split["tgt_key"]], np.int64)
   path = pairs_path(data_dir, dataset)
-  draws = np.load(path / DRAWS_FILE)
+  draws = np.load(path / DRAWS_FILE, allow_pickle=False)
   if not np.array_equal(np.bincount(draws, minlength=len(src)),
                         split["count"]):
     raise DataError(f"{path}: {DRAWS_FILE} does not match the train split's "
