@@ -2,9 +2,10 @@ r"""Population prior: configs/cpu_small.py trained on a large synthetic populati
 
 Thirteen training subjects cannot teach how a person's gait predicts their
 response to speed; hundreds can, and the synthetic generator makes them for
-free. This run learns that prior on 280 synthetic able-bodied subjects (20
-more for validation; seed 101, so none of them is a subject of the default
-cohort) and is the starting point of configs/prior/finetune.py.
+free. This run learns that prior on the `synthetic_population` build (300
+other synthetic able-bodied subjects, seed 2: 290 train / 10 validation; none
+is a subject of the default cohort) and is the starting point of
+configs/prior/finetune.py.
 
   python launch/build_data.py --dataset=synthetic_population --data_dir=data
   python launch/train.py --config=configs/prior/pretrain_population.py \
