@@ -13,20 +13,26 @@ from gaitjax.train import tasks
 NUM_STEPS = 50
 
 
-def _losses(data_dir, dtype: str):
-  config = tiny_config(data_dir)
-  config.model.dtype = dtype
-  config.train.batch_size = 8
+def _one_device_run(config):
+  """(state, pmapped step on one device, sampler, device) for a config."""
   devices = jax.local_devices()[:1]
   data = loop.load_train_data(config, 1)
   task = tasks.get_task(config)
   rng = jax.random.PRNGKey(0)
   example = jax.tree.map(lambda x: x[0], data.sampler.batch(0))
   state = state_lib.create_train_state(rng, config, task, example)
-  step = step_lib.make_train_step(task, rng, devices)
+  return (state, step_lib.make_train_step(task, rng, devices), data.sampler,
+          devices[0])
+
+
+def _losses(data_dir, dtype: str):
+  config = tiny_config(data_dir)
+  config.model.dtype = dtype
+  config.train.batch_size = 8
+  state, step, sampler, _ = _one_device_run(config)
   losses = []
   for i in range(NUM_STEPS):
-    state, metrics = step(state, data.sampler.batch(i))
+    state, metrics = step(state, sampler.batch(i))
     losses.append(float(metrics["loss"][0]))
   return np.asarray(losses)
 
@@ -42,20 +48,13 @@ def test_bf16_compute_trains_like_float32(tiny_data_dir):
 
 
 def test_train_step_makes_no_implicit_transfer(tiny_data_dir):
-  config = tiny_config(tiny_data_dir)
-  devices = jax.local_devices()[:1]
-  data = loop.load_train_data(config, 1)
-  task = tasks.get_task(config)
-  rng = jax.random.PRNGKey(0)
-  example = jax.tree.map(lambda x: x[0], data.sampler.batch(0))
-  state = state_lib.create_train_state(rng, config, task, example)
-  step = step_lib.make_train_step(task, rng, devices)
-  state, _ = step(state, data.sampler.batch(0))       # compile outside
-  batch = jax.device_put(data.sampler.batch(1), devices[0])
+  state, step, sampler, device = _one_device_run(tiny_config(tiny_data_dir))
+  state, _ = step(state, sampler.batch(0))            # compile outside
+  batch = jax.device_put(sampler.batch(1), device)
   with jax.transfer_guard("disallow"):
     state, metrics = step(state, batch)
     jax.block_until_ready(metrics)
   # A numpy batch is an implicit host-to-device copy: the guard sees it.
   with pytest.raises(Exception, match="(?i)transfer"):
     with jax.transfer_guard("disallow"):
-      step(state, data.sampler.batch(2))
+      step(state, sampler.batch(2))
