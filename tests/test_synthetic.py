@@ -311,11 +311,16 @@ def test_shape_and_cadence_match_real_wbds01(shared_data):
   # Our cycles start at the knee swing peak: align on the knee.
   shift = int(np.argmax(real_right[:, 1]))
   synth = np.roll(synth, shift, axis=0)
+  # Issue 17: the ankle's slow curve now follows the 8-person population's
+  # speed change (deeper push-off at 0.49 m/s than WBDS01's -2 deg), so it
+  # correlates a little less with WBDS01 alone (0.92) than hip and knee.
+  min_r = {"hip": 0.93, "knee": 0.93, "ankle": 0.90}
   for j in range(3):
     r = np.corrcoef(real_right[:, j], synth[:, j])[0, 1]
     centred = _mae(real_right[:, j] - real_right[:, j].mean(),
                    synth[:, j] - synth[:, j].mean())
-    assert r > 0.93 and centred < 3.5, (constants.JOINTS[j], r, centred)
+    joint = constants.JOINTS[j]
+    assert r > min_r[joint] and centred < 3.5, (joint, r, centred)
   cont = np.loadtxt(folder / "WBDS01walkT01_sagittal2D_150Hz.csv",
                     delimiter=",", skiprows=1)
   real_cad = _cadence_lr(cont[:, 1:], 150.0)
