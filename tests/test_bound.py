@@ -126,12 +126,43 @@ def test_evaluation_has_bound_and_noise_floor_rows(uncorrelated_build,
                     able_bodied_dataset="synthetic_able_bodied_uncorrelated",
                     stroke_dataset=None, randomised_encoding=False,
                     make_figures=False)
-  assert {"cycle_regression", "bound", "noise_floor"} <= set(res)
+  assert {"cycle_regression", "bound", "bound_recording",
+          "noise_floor"} <= set(res)
   h = {m: res[m]["able_bodied"]["summary"]["headline"]["mae"] for m in res}
   assert h["bound"] < h["copy_source"]
   assert h["noise_floor"] < h["copy_source"]
+  # The recording bound carries the source recording's own noise: never
+  # better than the noise-free bound, far better than copying the source.
+  assert h["bound"] < h["bound_recording"] < 0.6 * h["copy_source"]
   md = (tmp_path / "report.md").read_text()
   assert "| bound" in md and "| noise_floor" in md
+  assert "| bound_recording" in md
+
+
+def test_bound_recording_is_the_template_with_the_oracle_change(
+    uncorrelated_build):
+  """At v_tgt = v_src it reproduces the source's own mean cycle; across
+  speeds it moves the source by the knowable change."""
+  from gaitjax.data import reference
+  rec = bound.build_record(uncorrelated_build,
+                           "synthetic_able_bodied_uncorrelated")
+  data = ev.load_cohort(uncorrelated_build,
+                        "synthetic_able_bodied_uncorrelated", "test",
+                        "able_bodied")
+  row = bound.OracleRow("bound_recording", rec, data.pool)
+  x_src = np.asarray(data.pool.x[0], np.float64)
+  v = float(data.pool.speed[0])
+  src = reference.cycle_info(x_src)
+  same = reference.cycle_info(row.predict_source(x_src, v, [v])[0])
+  assert np.abs(same.mean - src.mean).mean() < 0.3
+  far = row.predict_source(x_src, v, [v + 0.8])[0]
+  moved = reference.cycle_info(far)
+  name = row.subject_of(x_src)
+  change = row._knowable(name, v, v + 0.8).mean - row._knowable(  # pylint: disable=protected-access
+      name, v, v).mean
+  assert np.abs(change).mean() > 1.0
+  # (re-detecting cycles on the tiled output costs a few tenths)
+  assert np.abs((moved.mean - src.mean) - change).mean() < 0.6
 
 
 def test_no_oracle_rows_without_a_synthetic_build_record(tmp_path):

@@ -8,6 +8,17 @@ response, raw rate and duration) two reference rows can be generated:
   everything a recording at the source speed can reveal (the subject's
   traits and the part of its speed response correlated with them), the
   rest at conditional means; see that function for the exact split.
+* ``bound_recording``: the same knowable speed response, but added to the
+  source *recording* (its observed mean cycle and cadence, tiled from its
+  phase like the cycle template) instead of the noise-free source cycle. A
+  single recording cannot reveal its own per-recording offset, drift and
+  stride noise, so this is the best any predictor of that recording could
+  do if it knew the subject's knowable speed response exactly: the
+  template with the population change replaced by the oracle's
+  (knowable_trial(v_s -> v_t) minus knowable_trial(v_s -> v_s)). ``bound``
+  minus ``bound_recording`` is what the source recording's noise costs;
+  ``cycle_template`` minus ``bound_recording`` is what personalising the
+  speed response can gain at most.
 * ``noise_floor`` (``synthetic.repeat_trial``, recording 1): a second,
   independent recording of the same subject at the target speed, scored
   against the target like a prediction. No predictor of a single noisy
@@ -23,13 +34,13 @@ from typing import Any, Dict, Mapping, Optional, Sequence, Tuple
 
 import numpy as np
 
-from gaitjax.data import synthetic
+from gaitjax.data import reference, synthetic
 from gaitjax.data.dataset import TrialSet
 from gaitjax.data.preprocess import to_model_input
 from gaitjax.errors import DataError
-from gaitjax.eval import baseline_rows
+from gaitjax.eval import baseline_rows, regression
 
-KINDS: Tuple[str, ...] = ("bound", "noise_floor")
+KINDS: Tuple[str, ...] = ("bound", "bound_recording", "noise_floor")
 SOURCES = {"synthetic_able_bodied": "able_bodied"}
 
 
@@ -48,7 +59,7 @@ class OracleRow:
   """A ``bound`` or ``noise_floor`` row (Generator.generate's contract).
 
   Args:
-    kind: 'bound' | 'noise_floor'.
+    kind: 'bound' | 'bound_recording' | 'noise_floor'.
     build: the build record (``build_record``) of a synthetic build.
     pool: every trial of the cohort (all splits) [N, T, 6].
   """
@@ -93,8 +104,35 @@ class OracleRow:
                       f"evaluated synthetic cohort")
     return name
 
+  def _knowable(self, name: str, v_src: float, v_tgt: float
+                 ) -> reference.SubjectCycleInfo:
+    """Cycle info of the noise-free knowable prediction (model input)."""
+    trial = synthetic.knowable_trial(
+        self._subject(name), v_src, v_tgt, duration_s=self.duration_s,
+        rate_hz=self.raw_rate_hz)
+    return reference.cycle_info(
+        to_model_input(trial, seq_len=self.seq_len, rate_hz=self.rate_hz),
+        self.rate_hz)
+
+  def predict_recording(self, x_src: np.ndarray, v_src: float,
+                        v_tgt: float) -> np.ndarray:
+    """``bound_recording``: x_src [T, 6] -> [T, 6] at v_tgt."""
+    name = self.subject_of(x_src)
+    src = reference.cycle_info(x_src, self.rate_hz)
+    if not (src.has_cycles() and np.all(np.isfinite(src.mean))
+            and np.isfinite(src.cadence)):
+      raise DataError(f"{self.kind}: the source of {name} has no cycles on "
+                      f"both hips")
+    at_src = self._knowable(name, v_src, v_src)
+    at_tgt = self._knowable(name, v_src, v_tgt)
+    phase0 = regression.source_phases(src)
+    return reference.synthesize_from_cycles(
+        src.mean + (at_tgt.mean - at_src.mean),
+        src.cadence * at_tgt.cadence / at_src.cadence, x_src.shape[0],
+        self.rate_hz, phase0)
+
   def predict(self, name: str, v_src: float, v_tgt: float) -> np.ndarray:
-    """[seq_len, 6] degrees for subject ``name``."""
+    """[seq_len, 6] degrees for subject ``name`` (bound / noise_floor)."""
     key = (name, round(float(v_src), 3) if self.kind == "bound" else 0.0,
            round(float(v_tgt), 3))
     if key not in self._cache:
@@ -114,6 +152,9 @@ class OracleRow:
   def predict_source(self, x_src: np.ndarray, v_src: float,
                      v_tgt: Sequence[float]) -> np.ndarray:
     """[T, 6] -> [S, T, 6]."""
+    if self.kind == "bound_recording":
+      return np.stack([self.predict_recording(x_src, v_src, float(v))
+                       for v in np.atleast_1d(v_tgt)])
     name = self.subject_of(x_src)
     return np.stack([self.predict(name, v_src, v) for v in
                      np.atleast_1d(v_tgt)])
@@ -129,7 +170,8 @@ class OracleRow:
 
 def build_rows(data_dir: str, dataset: str, pool: Optional[TrialSet]
                ) -> Tuple[Dict[str, OracleRow], str]:
-  """{'bound', 'noise_floor'} rows for a synthetic able-bodied build, or
+  """{'bound', 'bound_recording', 'noise_floor'} rows for a synthetic
+  able-bodied build, or
   ({}, '') when the dataset is not one."""
   build = build_record(data_dir, dataset)
   if build.get("source") not in SOURCES or pool is None:
@@ -139,5 +181,7 @@ def build_rows(data_dir: str, dataset: str, pool: Optional[TrialSet]
                 f"record (seed {build['cohort_seed']}, speed response "
                 f"{build.get('speed_response') or 'correlated'}); bound = "
                 f"the subject's noise-free source cycle plus the speed "
-                f"response its traits predict; noise_floor = a second "
+                f"response its traits predict; bound_recording = the same "
+                f"response added to the source recording's own mean cycle; "
+                f"noise_floor = a second "
                 f"recording at the target speed")

@@ -98,9 +98,10 @@ Results = Dict[str, Dict[str, Dict[str, Any]]]
 SIMPLE_BASELINES: Tuple[str, ...] = ("copy_source", "population_mean",
                                      "cycle_template")
 # Reserved row names: the simple baselines plus the rows of
-# gaitjax.eval.extra_rows (cycle_regression, bound, noise_floor).
+# gaitjax.eval.extra_rows (cycle_regression, bound, bound_recording,
+# noise_floor).
 RESERVED_NAMES: Tuple[str, ...] = SIMPLE_BASELINES + (
-    "cycle_regression", "bound", "noise_floor")
+    "cycle_regression", "bound", "bound_recording", "noise_floor")
 SPEED_TOL_MPS: float = pairs_lib.SOURCE_SPEED_TOLERANCE_MPS
 STROKE_BASE_SPEEDS: Tuple[float, ...] = (0.3, 0.6, 0.9, 1.2)
 ALL_SPLITS: Tuple[str, ...] = ("train", "validation", "test")
