@@ -13,7 +13,7 @@ import ml_collections
 from gaitjax.errors import ConfigError
 
 MODEL_NAMES = ("diffusion", "mlp", "tcn")
-REFERENCES = ("source", "warped", "template")
+REFERENCES = ("source", "warped", "template", "regression")
 PREDICTIONS = ("eps", "v", "x0")
 SCHEDULES = ("linear", "cosine")
 REFERENCE_TIMINGS = ("target", "inference")

@@ -120,7 +120,7 @@ class Generator:
     self.bundle = bundle
     self.params = bundle.params
     self.stats: Dict[str, NormStats] = dict(bundle.stats)
-    self.template = (reference.TemplateModel.from_dict(bundle.template)
+    self.template = (reference.model_from_dict(bundle.template)
                      if bundle.template else None)
     self.allow_extrapolation = allow_extrapolation
     self._warned_speeds = set()

@@ -158,3 +158,88 @@ def test_is_a_baseline_row_of_the_evaluation(cohort):
   with pytest.raises(Exception, match="reserved"):
     ev.evaluate_cohorts({"cycle_regression": row}, [data],
                         template=row.model.template)
+
+
+def test_round_trips_through_a_dict_and_serves_as_a_reference(cohort):
+  """data.reference='regression': the fitted model survives the checkpoint's
+  JSON, answers the template's questions, and its reference is its own
+  prediction (which differs from the template reference)."""
+  import json
+  from gaitjax.errors import CheckpointError
+  fitted = regression.fit(cohort)
+  again = reference.model_from_dict(json.loads(json.dumps(fitted.to_dict())))
+  assert isinstance(again, regression.CycleRegression)
+  x_src, v_src = cohort.x[0], float(cohort.speed[0])
+  np.testing.assert_allclose(again.predict_source(x_src, v_src, [1.5]),
+                             fitted.predict_source(x_src, v_src, [1.5]),
+                             atol=1e-9)
+  assert isinstance(reference.model_from_dict(fitted.template.to_dict()),
+                    reference.TemplateModel)
+  np.testing.assert_array_equal(again.speeds, fitted.template.speeds)
+  bad = fitted.to_dict()
+  bad["weights"] = bad["weights"][:-1]
+  with pytest.raises(CheckpointError, match="cycle regression"):
+    reference.model_from_dict(bad)
+  # Inference reference == the regression's own synthesis.
+  ref = reference.make_reference("regression", x_src, v_src, 1.5, fitted)
+  np.testing.assert_allclose(ref, fitted.predict_source(x_src, v_src,
+                                                        [1.5])[0], atol=1e-6)
+  tmpl = reference.make_reference("template", x_src, v_src, 1.5, fitted)
+  assert np.abs(ref - tmpl).mean() > 1e-3
+  # Without a regression it falls back to the template reference.
+  fallback = reference.make_reference("regression", x_src, v_src, 1.5,
+                                      fitted.template)
+  np.testing.assert_allclose(
+      fallback, reference.make_reference("template", x_src, v_src, 1.5,
+                                         fitted.template))
+
+
+def test_trains_with_the_regression_reference_and_generates(tiny_data_dir,
+                                                             tmp_path):
+  """data.reference='regression' end to end: fitted at train start, saved
+  in the checkpoint in place of the template, loaded by the Generator,
+  whose references are the regression's own predictions; fine-tuning from
+  it keeps the pretrained regression."""
+  import conftest
+  from gaitjax.data import dataset as dataset_lib
+  from gaitjax.generate import Generator
+  from gaitjax.train import checkpoint as ckpt_lib
+  from gaitjax.train import loop
+  config = conftest.tiny_config(tiny_data_dir)
+  config.data.reference = "regression"
+  loop.train_and_evaluate(config, str(tmp_path / "run"))
+  bundle = ckpt_lib.load_for_inference(tmp_path / "run", "best")
+  assert bundle.template["kind"] == "cycle_regression"
+  gen = Generator(str(tmp_path / "run"), num_steps=2)
+  assert isinstance(gen.template, regression.CycleRegression)
+  test = dataset_lib.load_split(tiny_data_dir, "synthetic_able_bodied",
+                                "test")
+  x, v = np.asarray(test.x[0], np.float64), float(test.speed[0])
+  refs = gen._references(x[None], np.array([v]), np.array([[1.2]]))  # pylint: disable=protected-access
+  np.testing.assert_allclose(refs[0, 0], gen.template.predict_source(
+      x, v, [1.2])[0], atol=1e-4)
+  out = gen.generate(test.x[0], v_src=v, v_tgt=[1.2])
+  assert np.all(np.isfinite(out.mean))
+  # init_from_stats='pretrained' keeps the prior's regression.
+  ft = conftest.tiny_config(tiny_data_dir)
+  ft.data.reference = "regression"
+  ft.train.init_from = str(tmp_path / "run")
+  ft.train.init_from_stats = "pretrained"
+  ft.train.num_steps = 1
+  loop.train_and_evaluate(ft, str(tmp_path / "ft"))
+  assert ckpt_lib.load_for_inference(tmp_path / "ft", 1).template == (
+      bundle.template)
+
+
+def test_regression_reference_refuses_a_template_prior(tiny_checkpoint,
+                                                        tiny_data_dir,
+                                                        tmp_path):
+  import conftest
+  from gaitjax.errors import ConfigError
+  from gaitjax.train import loop
+  config = conftest.tiny_config(tiny_data_dir)
+  config.data.reference = "regression"
+  config.train.init_from = str(tiny_checkpoint)
+  config.train.init_from_stats = "pretrained"
+  with pytest.raises(ConfigError, match="cycle regression"):
+    loop.train_and_evaluate(config, str(tmp_path / "ft"))

@@ -35,7 +35,7 @@ from gaitjax.data import pairs as pairs_lib
 from gaitjax.errors import CheckpointError, ConfigError
 
 Batch = Dict[str, np.ndarray]
-REFERENCES: Tuple[str, ...] = ("source", "warped", "template")
+REFERENCES: Tuple[str, ...] = ("source", "warped", "template", "regression")
 # data.reference_timing: whose cycle timing a training / validation
 # reference follows (see reference_timing below).
 REFERENCE_TIMINGS: Tuple[str, ...] = ("target", "inference")

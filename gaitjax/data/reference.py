@@ -11,6 +11,12 @@ cycles line up with the target's makes r small and aligned. Kinds:
   boundaries, i.e. at the same gait phase) when the target needs more cycles.
 * ``'template'``: the subject's mean source cycle plus the population change
   of the mean cycle between the two speeds, tiled at the expected cadence.
+* ``'regression'``: the mean cycle and cadence that ``cycle_regression``
+  (gaitjax.eval.regression, fitted on the training population) predicts
+  from the source's mean cycle, cadence and the two speeds, tiled like the
+  template. The residual then holds only what that regression cannot
+  predict; the ``template`` argument is the CycleRegression (it also
+  answers TemplateModel's questions).
 
 Timing. At inference the reference keeps each leg's phase at t = 0 from the
 source and advances at the expected target cadence (source cadence x the
@@ -22,7 +28,9 @@ training and validation use is ``config.data.reference_timing``
 (pipeline.reference_timing): 'target' (the default; it measured better on
 CPU, see the README's "Reproducing the paper") or 'inference'.
 
-Fallbacks never raise: 'template' needs a TemplateModel and cycles on both
+Fallbacks never raise: 'regression' needs a CycleRegression and cycles on
+both source hips, else it becomes 'template';
+'template' needs a TemplateModel and cycles on both
 source hips, else it becomes 'warped'; 'warped' needs cycles on both source
 hips and a timing (target cycles, or a TemplateModel for the expected
 cadence), else it becomes 'source'. A target whose cycles cannot be detected
@@ -42,7 +50,7 @@ from gaitjax import constants
 from gaitjax.errors import CheckpointError, ConfigError, DataError
 from gaitjax.eval import cycles
 
-KINDS = ("source", "warped", "template")
+KINDS = ("source", "warped", "template", "regression")
 NUM_POINTS = cycles.NUM_POINTS
 # Cadence floor (steps/min) for extrapolated population cadences: keeps cycle
 # lengths finite far outside the fitted speed range.
@@ -275,6 +283,16 @@ class TemplateModel:
                rate_hz=float(d.get("rate_hz", constants.RATE_HZ)))
 
 
+def model_from_dict(d: Mapping[str, Any]):
+  """A checkpoint's saved population model: TemplateModel, or the
+  CycleRegression of data.reference='regression' (``kind`` field)."""
+  if isinstance(d, Mapping) and d.get("kind") == "cycle_regression":
+    # Lazy: gaitjax.eval.regression builds on this module.
+    from gaitjax.eval import regression  # pylint: disable=import-outside-toplevel
+    return regression.CycleRegression.from_dict(d)
+  return TemplateModel.from_dict(d)
+
+
 def expected_cadence(source_cadence: float, v_src: float, v_tgt: float,
                      template: TemplateModel) -> float:
   """Source cadence x population cadence(v_tgt) / cadence(v_src)."""
@@ -414,6 +432,10 @@ def effective_kind(kind: str, src_info: Optional[SubjectCycleInfo],
   src_ok = (src_info is not None and src_info.has_cycles()
             and np.isfinite(src_info.cadence))
   timing_ok = _uses_target_timing(tgt_info) or template is not None
+  if kind == "regression" and not (
+      src_ok and hasattr(template, "predict_cycles")
+      and np.all(np.isfinite(src_info.mean))):
+    kind = "template"
   if kind == "template" and not (
       src_ok and template is not None and np.all(np.isfinite(src_info.mean))):
     kind = "warped"
@@ -432,7 +454,7 @@ def make_reference_from_info(kind: str, x_src: np.ndarray,
   """Builds a reference from precomputed cycle info (the pipeline's path).
 
   Args:
-    kind: 'source' | 'warped' | 'template'.
+    kind: 'source' | 'warped' | 'template' | 'regression'.
     x_src: [T_src, 6] source trial (degrees).
     src_info: ``cycle_info(x_src)`` (may be None for 'source').
     v_src, v_tgt: speeds (m/s).
@@ -456,8 +478,18 @@ def make_reference_from_info(kind: str, x_src: np.ndarray,
     reps = -(-num_samples // x_src.shape[0])
     return np.tile(x_src, (reps, 1))[:num_samples]
   t = np.arange(num_samples, dtype=np.float64)
+  cyc = None
+  if kind == "regression":
+    cyc, cad = template.predict_cycles(src_info.mean, src_info.cadence,
+                                       v_src, [v_tgt])
+    cyc, pred_cad = cyc[0], float(cad[0])
+  elif kind == "template":
+    cyc = src_info.mean + (template.population_cycle(v_tgt) -
+                           template.population_cycle(v_src))
   if _uses_target_timing(tgt_info):
     tgt_cad = float("nan")
+  elif kind == "regression":
+    tgt_cad = pred_cad
   else:
     tgt_cad = expected_cadence(src_info.cadence, v_src, v_tgt, template)
   phases = {}
@@ -469,9 +501,7 @@ def make_reference_from_info(kind: str, x_src: np.ndarray,
     else:
       ph = _phase_at(tgt_info.boundaries[side], t)
       phases[side] = ph + np.round(phase0 - ph[0])
-  if kind == "template":
-    cyc = src_info.mean + (template.population_cycle(v_tgt) -
-                           template.population_cycle(v_src))
+  if cyc is not None:
     out = np.empty((num_samples, constants.NUM_CHANNELS))
     for side in constants.SIDES:
       chans = list(constants.SIDE_CHANNELS[side])
@@ -495,7 +525,7 @@ def make_reference(kind: str, x_src: np.ndarray, v_src: float, v_tgt: float,
   """The residual reference of one pair (detects cycles on every call).
 
   Args:
-    kind: 'source' | 'warped' | 'template'.
+    kind: 'source' | 'warped' | 'template' | 'regression'.
     x_src: [T, 6] source trial (degrees).
     v_src, v_tgt: speeds (m/s).
     template: fitted TemplateModel, or None.

@@ -436,7 +436,9 @@ def choose_template(generators: Mapping[str, Any]
   for name, gen in ranked:
     template = getattr(gen, "template", None)
     if template is not None:
-      return template, f"checkpoint {name!r}"
+      # A data.reference='regression' checkpoint carries a CycleRegression;
+      # the cycle_template row is its population template.
+      return getattr(template, "template", template), f"checkpoint {name!r}"
   return None, ""
 
 

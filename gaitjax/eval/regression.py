@@ -46,14 +46,14 @@ cycle template's fallback (``reference.template_baseline``).
 """
 import dataclasses
 import logging
-from typing import Any, Dict, List, Optional, Sequence, Tuple
+from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
 import numpy as np
 
 from gaitjax import constants
 from gaitjax.data import reference
 from gaitjax.data.dataset import TrialSet
-from gaitjax.errors import DataError
+from gaitjax.errors import CheckpointError, DataError
 from gaitjax.eval import baseline_rows
 
 NAME = "cycle_regression"
@@ -173,6 +173,72 @@ class CycleRegression:
     return np.stack([reference.synthesize_from_cycles(
         cyc[i], float(cad[i]), x_src.shape[0], rate_hz, phase0)
                      for i in range(len(v_tgt))])
+
+  # TemplateModel's interface, delegated: a CycleRegression can stand
+  # wherever the population template is expected (reference timing, speed
+  # range, the cycle_template baseline of a checkpoint that carries one).
+  @property
+  def speeds(self) -> np.ndarray:
+    return self.template.speeds
+
+  @property
+  def rate_hz(self) -> float:
+    return self.template.rate_hz
+
+  def population_cycle(self, speed: float) -> np.ndarray:
+    return self.template.population_cycle(speed)
+
+  def population_cadence(self, speed: float) -> float:
+    return self.template.population_cadence(speed)
+
+  def to_dict(self) -> Dict[str, Any]:
+    """JSON-safe dict; ``from_dict`` (or reference.model_from_dict)
+    inverts it."""
+    return {
+        "kind": NAME, "version": 1,
+        "template": self.template.to_dict(),
+        "amp_gain": np.asarray(self.amp_gain, np.float64).tolist(),
+        "pca_mean": np.asarray(self.pca_mean, np.float64).tolist(),
+        "pca_basis": np.asarray(self.pca_basis, np.float64).tolist(),
+        "pca_scale": np.asarray(self.pca_scale, np.float64).tolist(),
+        "feature_scale": np.asarray(self.feature_scale,
+                                    np.float64).tolist(),
+        "weights": np.asarray(self.weights, np.float64).tolist(),
+        "cad_weights": np.asarray(self.cad_weights, np.float64).tolist(),
+        "alpha": float(self.alpha), "cad_alpha": float(self.cad_alpha),
+        "amp_alpha": float(self.amp_alpha),
+        "num_subjects": int(self.num_subjects),
+        "num_pairs": int(self.num_pairs),
+    }
+
+  @classmethod
+  def from_dict(cls, d: Mapping[str, Any]) -> "CycleRegression":
+    """Inverse of ``to_dict``; CheckpointError on a malformed dict."""
+    where = "cycle regression"
+    keys = ("template", "amp_gain", "pca_mean", "pca_basis", "pca_scale",
+            "feature_scale", "weights", "cad_weights")
+    for key in keys:
+      if key not in d:
+        raise CheckpointError(f"{where}: field {key!r} missing")
+    try:
+      a = {k: np.asarray(d[k], np.float64) for k in keys[1:]}
+    except (TypeError, ValueError) as e:
+      raise CheckpointError(f"{where}: non-numeric field ({e})") from None
+    c, f = a["pca_basis"].shape[0], a["feature_scale"].shape[0]
+    expected = {"amp_gain": (constants.NUM_CHANNELS,), "pca_mean": (_P,),
+                "pca_basis": (c, _P), "pca_scale": (c,),
+                "feature_scale": (4 + 2 * c + 1,), "weights": (f, _P),
+                "cad_weights": (f,)}
+    bad = {k: a[k].shape for k in expected if a[k].shape != expected[k]}
+    if bad or not all(np.all(np.isfinite(v)) for v in a.values()):
+      raise CheckpointError(f"{where}: expected finite arrays of shapes "
+                            f"{expected}, got {bad or 'non-finite values'}")
+    return cls(template=reference.TemplateModel.from_dict(d["template"]),
+               **a, alpha=float(d.get("alpha", 0.0)),
+               cad_alpha=float(d.get("cad_alpha", 0.0)),
+               amp_alpha=float(d.get("amp_alpha", 0.0)),
+               num_subjects=int(d.get("num_subjects", 0)),
+               num_pairs=int(d.get("num_pairs", 0)))
 
   def summary(self) -> Dict[str, Any]:
     """Small JSON-able description (for metrics.json)."""

@@ -155,7 +155,18 @@ def load_train_data(config: ml_collections.ConfigDict,
                      e)
   if template is not None:
     if not hasattr(template, "to_dict"):
-      template = reference.TemplateModel.from_dict(template)
+      template = reference.model_from_dict(template)
+    if (data_cfg.reference == "regression"
+        and not hasattr(template, "predict_cycles")):
+      raise ConfigError(
+          "data.reference='regression' with train.init_from_stats="
+          "'pretrained': the init_from checkpoint carries a cycle template, "
+          "not a cycle regression; pretrain with data.reference="
+          "'regression', or fine-tune with the prior's reference or with "
+          "init_from_stats='finetune' (refits on this run's data)")
+  elif data_cfg.reference == "regression":
+    from gaitjax.eval import regression  # pylint: disable=import-outside-toplevel
+    template = regression.fit(train, rate_hz=float(data_cfg.rate_hz))
   else:
     try:
       template = reference.TemplateModel.fit(train.x, train.speed,
