@@ -125,6 +125,8 @@ def test_generator_drawing_from_the_truth_is_calibrated(cohort, tmp_path):
   assert "0" in doc["mae_by_dv_bin"]["gen"]["able_bodied"]
   md = (tmp_path / "report.md").read_text()
   assert "## Calibration" in md and "## MAE (deg) by |v_tgt - v_src|" in md
+  assert "SD scale" in md
+  assert doc["calibration"]["gen / able_bodied"]["observed_cal"]
   assert os.path.isfile(tmp_path / "figures" / "fig8_reliability.png")
 
 
@@ -132,6 +134,33 @@ def test_too_narrow_generator_under_covers(cohort):
   rel = evaluate(cohort, 0.25)
   assert rel["observed"][2] < 0.6            # 90 % nominal
   assert rel["observed"][3] < 0.7            # 95 % nominal
+  # Leave-one-subject-out SD scaling repairs it (pairs never score with a
+  # scale fitted on themselves).
+  for nominal, obs in zip(rel["nominal"], rel["observed_cal"]):
+    assert abs(obs - nominal) < 0.08, (nominal, obs)
+
+
+def test_band_scale_recovers_a_known_under_dispersion():
+  rng = np.random.default_rng(1)
+  us, ks = [], []
+  for _ in range(60):
+    mu = rng.normal(size=(6, 101))
+    real = mu + rng.normal(size=mu.shape)
+    samples = mu + 0.4 * rng.normal(size=(8,) + mu.shape)   # SD 2.5x small
+    u, k = calibration.normalised_errors(real, samples)
+    us.append(u)
+    ks.append(k)
+  assert calibration.fit_band_scale(us, ks) == pytest.approx(2.5, rel=0.1)
+  # Well-dispersed samples need no scaling.
+  good = [calibration.normalised_errors(
+      mu + rng.normal(size=mu.shape), mu + rng.normal(size=(8,) + mu.shape))
+          for mu in rng.normal(size=(60, 6, 101))]
+  assert calibration.fit_band_scale(*zip(*good)) == pytest.approx(1.0,
+                                                                  rel=0.1)
+  groups = ["a"] * 30 + ["b"] * 30
+  scales = calibration.loso_band_scales(us, ks, groups)
+  assert scales == pytest.approx(np.full(60, 2.5), rel=0.1)
+  assert np.all(np.isnan(calibration.loso_band_scales(us, ks, ["a"] * 60)))
 
 
 def test_dv_bins():

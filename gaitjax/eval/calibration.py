@@ -25,6 +25,17 @@ and coverage_z_<L> mixes in the estimator's small-K bias (they converge as
 K grows). Points where fewer than 2 samples have a finite mean cycle are
 left out; a pair with no usable point is NaN with a reason.
 
+Calibrating the bands (``coverage_cal_<L>``, ``band_scale``). A generator
+whose samples are too alike under-covers at every level. One scale factor
+s on the sample SD (band half-width s * t * SD * sqrt(1 + 1/K)) is chosen
+to bring the four observed coverages closest to nominal (least squares over
+the levels, pairs weighted equally). So that the reported calibrated
+coverage is not fitted on the pairs it scores, each subject's pairs use the
+s fitted on the OTHER subjects' pairs (leave-one-subject-out;
+``loso_band_scales``); ``band_scale`` in the cohort summary is the s fitted
+on all pairs, the factor to apply to this model's generated SD
+(``gaitjax.generate`` reports the raw SD).
+
 |dv| bins (``dv_bins``): 0 (identity pairs), (0, 0.1], (0.1, 0.5),
 [0.5, 1.0), >= 1.0 m/s (|dv| rounded to 1 mm/s first).
 """
@@ -117,6 +128,99 @@ def coverage(real_mean: np.ndarray, sample_means: np.ndarray,
   return out
 
 
+def normalised_errors(real_mean: np.ndarray, sample_means: np.ndarray
+                      ) -> Tuple[np.ndarray, np.ndarray]:
+  """Per usable point: |m - mbar| / (s sqrt(1 + 1/K)) and K.
+
+  Args:
+    real_mean: [6, 101]. sample_means: [K, 6, 101] (as ``coverage``).
+
+  Returns:
+    (u [U], k [U]): U = points with a finite real value and >= 2 finite
+    samples; a point is inside the scaled t band at level L iff
+    u <= scale * t_{k-1}((1 + L) / 2).
+  """
+  real = np.asarray(real_mean, np.float64)
+  s = np.asarray(sample_means, np.float64)
+  fin = np.isfinite(s)
+  k = fin.sum(axis=0)
+  use = np.isfinite(real) & (k >= 2)
+  if not use.any():
+    return np.zeros(0), np.zeros(0, np.int64)
+  vals = np.where(fin, s, np.nan)[:, use]
+  sd = np.nanstd(vals, axis=0, ddof=1)
+  kk = k[use]
+  err = np.abs(real[use] - np.nanmean(vals, axis=0))
+  with np.errstate(divide="ignore", invalid="ignore"):
+    u = np.where(err == 0, 0.0, err / (sd * np.sqrt(1.0 + 1.0 / kk)))
+  return u, kk.astype(np.int64)
+
+
+def scaled_coverage(u: np.ndarray, k: np.ndarray, scale: float,
+                    levels: Sequence[float] = LEVELS) -> np.ndarray:
+  """[L] fraction of points inside the t band widened by ``scale``."""
+  if u.size == 0:
+    return np.full(len(levels), math.nan)
+  return np.array([np.mean(u <= scale * stats.t.ppf((1 + lv) / 2, df=k - 1))
+                   for lv in levels])
+
+
+_SCALES = np.exp(np.linspace(np.log(0.25), np.log(8.0), 241))
+
+
+def fit_band_scale(us: Sequence[np.ndarray], ks: Sequence[np.ndarray],
+                   levels: Sequence[float] = LEVELS) -> float:
+  """The SD scale whose mean coverage over the pairs (us[i], ks[i]) is
+  closest to nominal (least squares over ``levels``); NaN without pairs."""
+  pairs = [(u, k) for u, k in zip(us, ks) if u.size]
+  if not pairs:
+    return math.nan
+  # t quantiles per pair once; coverage for every scale by broadcasting.
+  target = np.asarray(levels, np.float64)
+  cov = np.zeros((_SCALES.size, target.size))
+  for u, k in pairs:
+    q = np.stack([stats.t.ppf((1 + lv) / 2, df=k - 1) for lv in levels])
+    ratio = u[None, :] / q                                   # [L, U]
+    cov += np.mean(ratio[None] <= _SCALES[:, None, None], axis=2)
+  cov /= len(pairs)
+  return float(_SCALES[int(np.argmin(np.sum((cov - target) ** 2, axis=1)))])
+
+
+def loso_band_scales(us: Sequence[np.ndarray], ks: Sequence[np.ndarray],
+                     groups: Sequence[str],
+                     levels: Sequence[float] = LEVELS) -> np.ndarray:
+  """[N] per pair: the scale fitted on the pairs of every other group
+  (subject); NaN with fewer than two groups."""
+  groups = np.asarray([str(g) for g in groups])
+  out = np.full(len(groups), math.nan)
+  names = np.unique(groups)
+  if names.size < 2:
+    return out
+  for g in names:
+    rest = np.flatnonzero(groups != g)
+    out[groups == g] = fit_band_scale([us[i] for i in rest],
+                                      [ks[i] for i in rest], levels)
+  return out
+
+
+def calibrated_fields(us: Sequence[np.ndarray], ks: Sequence[np.ndarray],
+                      groups: Sequence[str],
+                      levels: Sequence[float] = LEVELS
+                      ) -> List[Dict[str, float]]:
+  """Per pair {coverage_cal_<L>, band_scale} with the leave-one-subject-out
+  scale (see the module docstring)."""
+  scales = loso_band_scales(us, ks, groups, levels)
+  out = []
+  for u, k, sc in zip(us, ks, scales):
+    cov = (scaled_coverage(u, k, sc, levels) if np.isfinite(sc)
+           else np.full(len(levels), math.nan))
+    rec = {f"coverage_cal_{int(round(100 * lv))}": float(c)
+           for lv, c in zip(levels, cov)}
+    rec["band_scale"] = float(sc)
+    out.append(rec)
+  return out
+
+
 def pair_fields(real: np.ndarray, sample_means: np.ndarray, *,
                 rate_hz: float, levels: Sequence[float] = LEVELS
                 ) -> Tuple[Dict[str, float], Optional[str]]:
@@ -155,8 +259,15 @@ def reliability(records: Sequence[Mapping[str, Any]],
     obs_z.append(float(np.nanmean(vz)) if np.isfinite(vz).any()
                  else math.nan)
     n = int(np.isfinite(v).sum())
-  return {"nominal": [float(lv) for lv in levels], "observed": obs,
-          "observed_z": obs_z, "n": n}
+  out = {"nominal": [float(lv) for lv in levels], "observed": obs,
+         "observed_z": obs_z, "n": n}
+  cal_keys = [f"coverage_cal_{int(round(100 * lv))}" for lv in levels]
+  if any(cal_keys[0] in r for r in records):
+    cal = [np.array([r.get(key, math.nan) for r in records], float)
+           for key in cal_keys]
+    out["observed_cal"] = [float(np.nanmean(v)) if np.isfinite(v).any()
+                           else math.nan for v in cal]
+  return out
 
 
 def curves(results: Mapping[str, Mapping[str, Any]]

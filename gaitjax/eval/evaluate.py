@@ -90,6 +90,7 @@ from gaitjax.data.normalize import NormStats
 from gaitjax.errors import CheckpointError, ConfigError, DataError
 from gaitjax.eval import analyses
 from gaitjax.eval import calibration
+from gaitjax.eval import cycles
 from gaitjax.eval import metrics
 
 Record = Dict[str, Any]
@@ -713,11 +714,23 @@ def evaluate_model(name: str, gen, run: _CohortRun, pairs: np.ndarray, *,
     rec["gen_sd"] = float(sd)
     rec["extrapolated"] = bool(ex)
   if "sample_cycles" in out:
+    us, ks = [], []
     for rec, x_real, sc in zip(records, real, out["sample_cycles"]):
       fields, why = calibration.pair_fields(x_real, sc, rate_hz=rate_hz)
       rec.update(fields)
       if why:
         rec["reasons"]["coverage"] = why
+      u, k = calibration.normalised_errors(
+          cycles.mean_cycles(np.asarray(x_real, np.float64), rate_hz).mean,
+          sc)
+      us.append(u)
+      ks.append(k)
+    for rec, fields in zip(records, calibration.calibrated_fields(
+        us, ks, [r["subject"] for r in records])):
+      rec.update(fields)
+    band_scale = calibration.fit_band_scale(us, ks)
+  else:
+    band_scale = None
   if randomised_encoding:
     ranks, names = randomised_ranks(gen, run.data, pairs, run.bank,
                                     num_samples=num_samples, seed=seed,
@@ -725,8 +738,11 @@ def evaluate_model(name: str, gen, run: _CohortRun, pairs: np.ndarray, *,
     records = metrics.attach_ranks(records, ranks, key="rank_random")
     for rec, rs in zip(records, names):
       rec["random_subject"] = rs
-  return {"records": records, "real": real, "gen": out["gen"],
-          "seconds": {"generate": t_gen, "total": time.time() - t0}}
+  result = {"records": records, "real": real, "gen": out["gen"],
+            "seconds": {"generate": t_gen, "total": time.time() - t0}}
+  if band_scale is not None:
+    result["band_scale"] = band_scale
+  return result
 
 
 def evaluate_cohorts(generators: Mapping[str, Any],
@@ -836,6 +852,8 @@ def evaluate_cohorts(generators: Mapping[str, Any],
                           randomised_encoding=randomised_encoding)
       recs = ev["records"]
       entry = {"records": recs, "summary": metrics.summarize(recs)}
+      if "band_scale" in ev:
+        entry["summary"]["band_scale"] = ev["band_scale"]
       ana = analyses.cohort_analyses(recs, data.name)
       if name != main:
         ana.pop("num_sources", None)     # Fig. 7b: the main model only

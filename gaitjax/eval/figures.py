@@ -293,6 +293,10 @@ def plot_reliability(path: PathLike,
       ax.plot(nom, 100 * np.asarray(c["observed_z"], float), "s--",
               color=colors(n % 10), alpha=0.6,
               label=f"{label} (mean +- z SD)")
+    if "observed_cal" in c:
+      ax.plot(nom, 100 * np.asarray(c["observed_cal"], float), "^-.",
+              color=colors(n % 10), alpha=0.8,
+              label=f"{label} (t interval, SD scaled, LOSO)")
   ax.set_xlim(40, 100)
   ax.set_ylim(0, 100)
   ax.set_xlabel("nominal coverage (%)")

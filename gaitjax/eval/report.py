@@ -191,7 +191,8 @@ def calibration_table(entries: Mapping[str, Mapping[str, Any]]
   levels = calibration.LEVELS
   headers = (["model", "cohort", "pairs"]
              + [f"{100 * lv:.0f}% t" for lv in levels]
-             + [f"{100 * lv:.0f}% z" for lv in levels])
+             + [f"{100 * lv:.0f}% z" for lv in levels]
+             + [f"{100 * lv:.0f}% cal" for lv in levels] + ["SD scale"])
   rows = []
   for model, by in entries.items():
     for c in _cohorts({model: by}):
@@ -200,7 +201,11 @@ def calibration_table(entries: Mapping[str, Mapping[str, Any]]
         continue
       rows.append([model, _ABBREV.get(c, c), str(rel["n"])]
                   + [_num(100 * v, "{:.1f}") for v in rel["observed"]]
-                  + [_num(100 * v, "{:.1f}") for v in rel["observed_z"]])
+                  + [_num(100 * v, "{:.1f}") for v in rel["observed_z"]]
+                  + [_num(100 * v, "{:.1f}") for v in rel.get(
+                      "observed_cal", [math.nan] * len(levels))]
+                  + [_num(_entry(by[c])["summary"].get("band_scale",
+                                                        math.nan), "{:.2f}")])
   return headers, rows
 
 
