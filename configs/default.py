@@ -161,6 +161,10 @@ def get_config() -> ml_collections.ConfigDict:
   # schedule, see diffusion/sampling.py).
   sampling.timestep_spacing = "trailing"
   sampling.eta = 0.0                     # [P II.E] DDIM, deterministic
+  # [ours] initial-noise scale: 1 = a draw from the learned distribution;
+  # < 1 trades diversity for a sample nearer the conditional mean (0 = one
+  # deterministic point estimate). Bands need 1.
+  sampling.temperature = 1.0
   sampling.num_samples = 1               # [P] one sample per condition
   sampling.batch_size = 64
 

@@ -169,6 +169,8 @@ def validate_config(config: ml_collections.ConfigDict, *,
       raise ConfigError(f"config.sampling.num_steps={sampling_steps} must be"
                         f" <= config.diffusion.num_timesteps={num_timesteps}")
     _number(config, "sampling.eta", low=0.0)
+    if "temperature" in config.sampling:
+      _number(config, "sampling.temperature", low=0.0)
 
   # optimiser
   _number(config, "optim.learning_rate", low=0.0, low_open=True)

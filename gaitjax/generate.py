@@ -92,12 +92,15 @@ class Generator:
     checkpoint: a training workdir or its checkpoints/ folder.
     which: 'best' (lowest validation loss, the paper's rule), 'latest' or a step.
     num_steps, eta: DDIM settings; default to the checkpoint's config.sampling.
+    temperature: initial-noise scale (config.sampling.temperature; 1 = the
+      learned distribution, 0 = a deterministic point estimate).
     batch_size: rows per device call (padded to a multiple of local devices).
     allow_extrapolation: accept target speeds outside the training range.
   """
 
   def __init__(self, checkpoint: str, which: Union[str, int] = "best", *,
                num_steps: Optional[int] = None, eta: Optional[float] = None,
+               temperature: Optional[float] = None,
                batch_size: Optional[int] = None,
                allow_extrapolation: bool = False):
     from gaitjax.data import reference
@@ -112,6 +115,11 @@ class Generator:
       config.sampling.eta = float(eta)
     if batch_size is not None:
       config.sampling.batch_size = int(batch_size)
+    if temperature is not None:
+      if not float(temperature) >= 0.0:
+        raise ConfigError(f"--temperature={temperature}: expected a number "
+                          f">= 0")
+      config.sampling.temperature = float(temperature)
     if not 1 <= config.sampling.num_steps <= config.diffusion.num_timesteps:
       raise ConfigError(
           f"--num_steps={config.sampling.num_steps}: expected 1.."

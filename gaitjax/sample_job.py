@@ -157,6 +157,9 @@ def run_job(generator, requests: List[Request], out_dir: str, *,
       "num_requests": len(requests),
       "chunk_size": int(chunk_size),
   }
+  temperature = float(generator.config.sampling.get("temperature", 1.0))
+  if temperature != 1.0:     # absent = 1: older meta.json files still match
+    meta["sampler"]["temperature"] = temperature
   meta.update(meta_extra or {})
   _write_meta_once(out_dir, json.loads(json.dumps(meta, default=_jsonable)))
   mine = [r for c in chunks for r in requests[c:c + chunk_size]]
@@ -271,6 +274,7 @@ def main_from_flags(flags) -> dict:
   which = int(flags.which) if str(flags.which).isdigit() else flags.which
   generator = Generator(flags.checkpoint, which, num_steps=flags.num_steps,
                         eta=flags.eta, batch_size=flags.batch_size,
+                        temperature=getattr(flags, "temperature", None),
                         allow_extrapolation=flags.allow_extrapolation)
   mode = modes[0]
   # Issue 11: short recordings / passes are assembled from whole cycles, and

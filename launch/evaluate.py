@@ -43,6 +43,9 @@ flags.DEFINE_integer("max_pairs", 0,
 flags.DEFINE_list("speeds", [], "Only trials at these speeds (m/s).")
 flags.DEFINE_integer("num_samples", 1, "Samples per pair (metrics on mean).")
 flags.DEFINE_integer("num_steps", None, "DDIM steps (default: checkpoint).")
+flags.DEFINE_float("temperature", None,
+                   "Initial-noise scale (default: checkpoint, 1): 0 = one "
+                   "deterministic point estimate per pair; bands need 1.")
 flags.DEFINE_integer("seed", 0, "Seed of generation, subsets, randomising.")
 flags.DEFINE_string("output_dir", None, "Report folder.")
 flags.DEFINE_bool("no_simple_baselines", False,

@@ -55,6 +55,9 @@ flags.DEFINE_list("target_speeds", [], "Target speeds in m/s.")
 flags.DEFINE_integer("num_samples", 1, "Samples per condition (mean and SD).")
 flags.DEFINE_integer("num_steps", None, "DDIM steps (default: config).")
 flags.DEFINE_float("eta", None, "DDIM eta (default: config).")
+flags.DEFINE_float("temperature", None,
+                   "Initial-noise scale (default: config, 1): 0 = one "
+                   "deterministic point estimate; bands need 1.")
 flags.DEFINE_integer("batch_size", None, "Rows per device call.")
 flags.DEFINE_integer("seed", 0, "PRNG seed.")
 flags.DEFINE_bool("allow_extrapolation", False,

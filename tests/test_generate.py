@@ -45,6 +45,26 @@ def test_shared_noise_with_eta0_gives_zero_sd(generator, test_set):
   assert float(out.std.max()) < 1e-4
 
 
+def test_temperature_scales_the_spread(tiny_checkpoint, generator,
+                                       test_set):
+  """sampling.temperature: 0 gives one deterministic point estimate (every
+  sample and seed equal); 0.5 a smaller spread than 1."""
+  x, v = test_set.x[:1], test_set.speed[:1]
+  point = Generator(str(tiny_checkpoint), num_steps=3, eta=0.0,
+                    temperature=0.0)
+  out = point.generate(x, v, [0.9], num_samples=3, seed=1)
+  assert float(out.std.max()) < 1e-4
+  other = point.generate(x, v, [0.9], num_samples=1, seed=7)
+  np.testing.assert_allclose(other.mean, out.mean, atol=1e-4)
+  half = Generator(str(tiny_checkpoint), num_steps=3, eta=0.0,
+                   temperature=0.5).generate(x, v, [0.9], num_samples=4,
+                                             seed=1)
+  full = generator.generate(x, v, [0.9], num_samples=4, seed=1)
+  assert 0 < float(half.std.mean()) < float(full.std.mean())
+  with pytest.raises(Exception, match="temperature"):
+    Generator(str(tiny_checkpoint), temperature=-1.0)
+
+
 def test_same_seed_same_samples_independent_of_batching(generator, test_set):
   a = generator.generate(test_set.x[:2], test_set.speed[:2], [0.8, 1.0],
                          num_samples=2, seed=5)

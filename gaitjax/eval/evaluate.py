@@ -371,7 +371,8 @@ class _Generated:
 
 def load_generators(models: Mapping[str, Any], *,
                     num_steps: Optional[int] = None,
-                    which: Any = "best") -> Dict[str, Any]:
+                    which: Any = "best",
+                    temperature: Optional[float] = None) -> Dict[str, Any]:
   """name -> Generator for each checkpoint path (objects pass through).
 
   A value that is not a path (anything with ``.generate``) is used as it is,
@@ -386,6 +387,7 @@ def load_generators(models: Mapping[str, Any], *,
       # Stroke speeds (0.3 m/s) lie below the able-bodied training range;
       # the paper evaluates them with the able-bodied model anyway.
       out[name] = Generator(os.fspath(value), which, num_steps=num_steps,
+                            temperature=temperature,
                             allow_extrapolation=True)
     elif hasattr(value, "generate"):
       out[name] = value
@@ -900,6 +902,8 @@ def _model_info(gen) -> Dict[str, Any]:
   if steps is not None and out["kind"] == "diffusion":
     out["ddim_steps"] = int(steps)
     out["ddim_eta"] = float(_config_get(gen, "sampling", "eta", default=0.0))
+    out["temperature"] = float(_config_get(gen, "sampling", "temperature",
+                                           default=1.0))
   speeds = fixed_source_speeds(gen)
   if speeds:
     out["fixed_source_speeds"] = list(speeds)
@@ -948,6 +952,7 @@ def evaluate(models: Mapping[str, Any], *, data_dir: str, out_dir: str,
              num_samples: int = 1, seed: int = 0,
              simple_baselines: bool = True, randomised_encoding: bool = True,
              num_steps: Optional[int] = None, which: Any = "best",
+             temperature: Optional[float] = None,
              make_figures: bool = True, extra_baselines: bool = True,
              cohorts: Sequence[str] = (),
              regression_dataset: Optional[str] = None) -> Results:
@@ -969,6 +974,7 @@ def evaluate(models: Mapping[str, Any], *, data_dir: str, out_dir: str,
     simple_baselines: add copy_source, population_mean, cycle_template.
     randomised_encoding: compute rank_random (Table III).
     num_steps: DDIM step override for diffusion checkpoints.
+    temperature: initial-noise scale override (config.sampling.temperature).
     which: 'best' | 'latest' | step of each checkpoint.
     make_figures: draw the figures.
     extra_baselines: with simple_baselines, also the rows of
@@ -1015,7 +1021,8 @@ def evaluate(models: Mapping[str, Any], *, data_dir: str, out_dir: str,
                     f"trial within {SPEED_TOL_MPS} m/s of them in "
                     f"{' or '.join(skipped)}")
   # Data first: its errors are cheaper to find than a checkpoint's load.
-  generators = load_generators(models, num_steps=num_steps, which=which)
+  generators = load_generators(models, num_steps=num_steps, which=which,
+                               temperature=temperature)
   template, template_source = choose_template(generators)
   if simple_baselines and template is None:
     from gaitjax.data import dataset as dataset_lib
@@ -1031,6 +1038,7 @@ def evaluate(models: Mapping[str, Any], *, data_dir: str, out_dir: str,
               "simple_baselines": bool(simple_baselines),
               "randomised_encoding": bool(randomised_encoding),
               "num_steps": num_steps, "which": str(which),
+              "temperature": temperature,
               "checkpoints": {n: os.fspath(v) for n, v in models.items()
                               if isinstance(v, (str, os.PathLike))},
               "skipped_cohorts": skipped}
@@ -1112,6 +1120,7 @@ def parse_flags(flags) -> Dict[str, Any]:
               simple_baselines=not flags.no_simple_baselines,
               randomised_encoding=not flags.no_randomised_encoding,
               num_steps=flags.num_steps, which=which,
+              temperature=getattr(flags, "temperature", None),
               extra_baselines=not getattr(flags, "no_extra_baselines", False),
               regression_dataset=getattr(flags, "regression_dataset", None)
               or None,

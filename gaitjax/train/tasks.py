@@ -140,6 +140,7 @@ def make_diffusion_task(config: ml_collections.ConfigDict) -> Task:
   clip_x0 = config.sampling.get("clip_x0", None)
   # Configs saved before the key existed sampled with 'leading' spacing.
   spacing = str(config.sampling.get("timestep_spacing", "leading"))
+  temperature = float(config.sampling.get("temperature", 1.0))
 
   def init_params(rng: jax.Array, example_batch: Batch) -> Params:
     x = jnp.asarray(example_batch["x_src"], jnp.float32)
@@ -164,11 +165,17 @@ def make_diffusion_task(config: ml_collections.ConfigDict) -> Task:
 
     With batch['noise_id'] [B] the initial noise of row i is drawn from
     fold_in(rng, noise_id[i]), so a sample does not depend on batching.
+    config.sampling.temperature scales the initial noise.
     """
     x_src = jnp.asarray(batch["x_src"], jnp.float32)
     init_noise = None
     if "noise_id" in batch:
       init_noise = _row_noise(rng, batch["noise_id"], x_src.shape[1:])
+    elif temperature != 1.0:
+      init_noise = jax.random.normal(jax.random.fold_in(rng, 1),
+                                     x_src.shape, jnp.float32)
+    if init_noise is not None and temperature != 1.0:
+      init_noise = temperature * init_noise
     return sampling.sample_x_tgt(
         params, model, schedule, x_src,
         jnp.asarray(batch["x_ref"], jnp.float32),
