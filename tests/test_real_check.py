@@ -9,28 +9,16 @@ averages cancels). Copy-source predicts no change. The model is configs/
 tiny.py trained for 300 steps (~20 s on 2 CPU cores) on a small synthetic
 cohort; the synthetic cohort is not tuned to this subject here.
 """
+import pathlib
+
 import numpy as np
 import pytest
 
-from gaitjax.data import preprocess
-from gaitjax.data import reference
 from gaitjax.data import tfds_builders
-from gaitjax.data.trial import Trial
 
 from tests.conftest import tiny_config
 
-F = "fukuchi2018/"
-T05_MPS = 1.22
-T01_MPS = 0.488
 TRAIN_STEPS = 300
-# Columns of the dataset's cycle averages in the project's channel order.
-AVG_COLUMNS = ("RHipAngleZ", "RKneeAngleZ", "RAnkleAngleZ", "LHipAngleZ",
-               "LKneeAngleZ", "LAnkleAngleZ")
-
-
-def _cycle_average(path):
-  a = np.genfromtxt(path, delimiter=",", names=True)
-  return np.stack([a[c] for c in AVG_COLUMNS])  # [6, 101]
 
 
 @pytest.fixture(scope="module")
@@ -50,28 +38,45 @@ def trained(tmp_path_factory):
 
 
 def test_wbds01_t01_to_t05_beats_copy_source(shared_data, trained):
+  from gaitjax.eval import real_check
   from gaitjax.generate import Generator
-  d = np.loadtxt(shared_data / F / "WBDS01walkT01_sagittal2D_150Hz.csv",
-                 delimiter=",", skiprows=1)
-  x = preprocess.to_model_input(Trial(
-      "WBDS01", T01_MPS, d[:, 1:], preprocess.sampling_rate(d[:, 0]),
-      origin="WBDS01walkT01"))
-  real = (_cycle_average(shared_data / F / "WBDS01walkT05ang_sagittal.csv")
-          - _cycle_average(shared_data / F / "WBDS01walkT01ang_sagittal.csv"))
   gen = Generator(str(trained), allow_extrapolation=True)
-  out = gen.generate(x, v_src=T01_MPS, v_tgt=T05_MPS, num_samples=4, seed=0)
-  source = reference.cycle_info(x).mean
-  pred = reference.cycle_info(np.asarray(out.mean[0, 0])).mean - source
-  tmpl = reference.template_baseline(x, T01_MPS, T05_MPS, gen.template)
-  pred_tmpl = reference.cycle_info(tmpl).mean - source
-  model_err = float(np.mean(np.abs(pred - real)))
-  tmpl_err = float(np.mean(np.abs(pred_tmpl - real)))
-  copy_err = float(np.mean(np.abs(real)))
+  res = real_check.wbds01_change(gen, shared_data, num_samples=(4,))
+  model_err = res["model_k4"]["mae"]
+  tmpl_err = res["cycle_template"]["mae"]
+  copy_err = res["copy_source"]["mae"]
   print(f"WBDS01 T01 -> T05 change of mean cycle, MAE vs the dataset's own "
         f"averages: tiny model ({TRAIN_STEPS} steps, 4 samples) "
         f"{model_err:.2f} deg, cycle template {tmpl_err:.2f} deg, "
         f"copy-source {copy_err:.2f} deg; per channel model "
-        f"{np.round(np.mean(np.abs(pred - real), axis=1), 2).tolist()}")
-  assert np.all(np.isfinite(pred))
+        f"{res['model_k4']['per_channel']}")
+  assert np.all(np.isfinite(res["model_k4"]["per_channel"]))
   assert model_err < copy_err
   assert tmpl_err < copy_err
+
+
+def test_real_check_cli(shared_data, trained, tmp_path):
+  """launch/real_check.py end to end (tiny model, 2 samples, 2 steps)."""
+  import json
+  import subprocess
+  import sys
+  out = tmp_path / "rc"
+  r = subprocess.run([sys.executable, "launch/real_check.py",
+                      f"--checkpoint={trained}", f"--output_dir={out}",
+                      f"--shared_data={shared_data}", "--num_samples=2",
+                      "--num_steps=2", "--offset_deg=10"],
+                     capture_output=True, text=True, timeout=600,
+                     cwd=str(pathlib.Path(__file__).parents[1]))
+  assert r.returncode == 0, r.stderr[-2000:]
+  doc = json.loads((out / "real_check.json").read_text())
+  assert set(doc["wbds01"]) >= {"model_k1", "model_k2", "cycle_template",
+                                "copy_source"}
+  assert len(doc["offsets"]["shift_error"]) == 6
+  assert "WBDS01 T01 -> T05" in r.stdout
+  bad = subprocess.run([sys.executable, "launch/real_check.py",
+                        f"--checkpoint={trained}",
+                        f"--shared_data={tmp_path}"], capture_output=True,
+                       text=True, timeout=600,
+                       cwd=str(pathlib.Path(__file__).parents[1]))
+  assert bad.returncode != 0 and "file not found" in bad.stderr
+  assert "Traceback" not in bad.stderr
