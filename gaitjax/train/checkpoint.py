@@ -3,7 +3,9 @@
 Layout (one orbax step folder per saved step)::
 
   <workdir>/checkpoints/<step>/
-    state/     TrainState (step, params, opt_state), StandardSave (OCDBT)
+    state/     TrainState (step, params, opt_state, ema_params: the
+               parameter EMA when train.ema_decay > 0, else None),
+               StandardSave (OCDBT)
     config/    the run's config.to_dict()                        (JSON)
     stats/     {'able_bodied': NormStats dict, 'stroke': ... }    (JSON)
     template/  reference.TemplateModel.to_dict() or {}            (JSON)
@@ -16,6 +18,11 @@ Two steps survive: the newest and the one with the lowest validation loss
 ../shared/JAX_NOTES.md: ``best_fn`` with ``max_to_keep`` alone deletes the
 latest step). A step that fails to read (deleted or truncated file) is
 skipped with a warning naming it, and the next newer-to-older step is used.
+
+EMA (train.ema_decay > 0): the validation loss that ranks a step is that of
+the EMA parameters, and ``load_for_inference`` returns them by default
+(``params='auto'``: the EMA wherever the step holds one, so checkpoints
+saved without EMA load exactly as before; 'ema' / 'raw' force a choice).
 """
 import dataclasses
 import gc
@@ -28,6 +35,7 @@ import time
 from typing import Any, Dict, Iterable, List, Mapping, Optional, Tuple, Union
 
 import jax
+import jax.numpy as jnp
 import ml_collections
 import numpy as np
 import orbax.checkpoint as ocp
@@ -43,6 +51,8 @@ from gaitjax.train import tasks as tasks_lib
 CHECKPOINT_DIR = "checkpoints"
 DAMAGED_DIR = "damaged_checkpoints"
 METRIC = "val_loss"
+# load_for_inference(params=...): which parameters to return.
+PARAMS_CHOICES: Tuple[str, ...] = ("auto", "ema", "raw")
 JSON_ITEMS: Tuple[str, ...] = ("config", "stats", "template", "pipeline",
                                "metadata")
 ITEMS: Tuple[str, ...] = ("state",) + JSON_ITEMS
@@ -231,11 +241,14 @@ class Checkpointer:
       CheckpointError: a mismatch (one line, the first differing parameter).
       Other exceptions: the step's metadata is unreadable (damaged).
     """
-    meta = self._manager.item_metadata(step)["state"]
-    tree = getattr(meta, "tree", meta)
-    saved = _shapes(tree["params"])
-    wanted = _shapes(_params_of(abstract_state))
+    tree = self._state_metadata(step)
+    key = _params_key(abstract_state)
     where = self.step_path(step)
+    if tree.get(key) is None:  # ema_params of a run trained without EMA
+      raise CheckpointError(f"checkpoint {where} holds no EMA parameters "
+                            f"(trained with train.ema_decay=0)")
+    saved = _shapes(tree[key])
+    wanted = _shapes(_params_of(abstract_state))
     for name in sorted(set(saved) | set(wanted)):
       if name not in saved:
         raise CheckpointError(f"checkpoint {where} does not match the config:"
@@ -250,27 +263,48 @@ class Checkpointer:
                               f" {name} has shape {saved[name]} in the "
                               f"checkpoint, {wanted[name]} from the config")
 
+  def _state_metadata(self, step: int) -> Dict[str, Any]:
+    """The saved state's tree of orbax array metadata (no array is read)."""
+    meta = self._manager.item_metadata(step)["state"]
+    return getattr(meta, "tree", meta)
+
+  def has_ema(self, step: int) -> bool:
+    """Whether ``step`` holds EMA parameters (saved with ema_decay > 0).
+
+    Raises:
+      Exceptions of _READ_ERRORS: the step's metadata is unreadable.
+    """
+    return self._state_metadata(step).get("ema_params") is not None
+
   def restore_step(self, step: int, abstract_state: Any) -> Restored:
     """Restores one step exactly (no fallback); errors propagate.
 
     abstract_state: a TrainState of ShapeDtypeStructs, or (read-only
-    checkpointers) {'params': ...} to read the parameters alone.
+    checkpointers) {'params': ...} / {'ema_params': ...} to read those
+    parameters alone. A TrainState whose EMA presence differs from the
+    step's (train.ema_decay changed between save and resume) is restored
+    as saved, then given the wanted EMA (see _with_wanted_ema).
     """
     self.check_compatible(step, abstract_state)
+    target = abstract_state
+    if _is_train_state(abstract_state):
+      target = _ema_target(abstract_state, self.has_ema(step))
     if self.read_only:
       state_args = ocp.args.PyTreeRestore(
-          abstract_state,
-          restore_args=ocp.checkpoint_utils.construct_restore_args(
-              abstract_state),
-          partial_restore=isinstance(abstract_state, Mapping))
+          target,
+          restore_args=ocp.checkpoint_utils.construct_restore_args(target),
+          partial_restore=isinstance(target, Mapping))
     else:
-      state_args = ocp.args.StandardRestore(abstract_state)
+      state_args = ocp.args.StandardRestore(target)
     args = ocp.args.Composite(
         state=state_args,
         **{k: ocp.args.JsonRestore() for k in JSON_ITEMS})
     out = self._manager.restore(step, args=args)
     template = out.template or None
-    return Restored(state=out.state, step=int(step), config=dict(out.config),
+    state = out.state
+    if target is not abstract_state:
+      state = _with_wanted_ema(state, abstract_state, self.step_path(step))
+    return Restored(state=state, step=int(step), config=dict(out.config),
                     stats=dict(out.stats), template=template,
                     pipeline=dict(out.pipeline),
                     metadata=dict(out.metadata), path=self.step_path(step))
@@ -352,12 +386,15 @@ class InferenceBundle:
 
   Attributes:
     config: the run's config (lists back to tuples).
-    params: model parameters (float32 arrays, replicated on local devices).
+    params: model parameters (float32 arrays, replicated on local devices):
+      the EMA of the parameters when ``params_kind == 'ema_params'``.
     stats: {'able_bodied': NormStats, optionally 'stroke': NormStats}.
     template: TemplateModel.to_dict() or None.
     step: the restored step.
     path: the step's folder.
     checksum: sha256 (hex) of the parameters' names, dtypes, shapes, bytes.
+    params_kind: which saved tree ``params`` is: 'ema_params' (the EMA of a
+      run trained with train.ema_decay > 0) or 'params'.
   """
   config: ml_collections.ConfigDict
   params: Any
@@ -366,6 +403,7 @@ class InferenceBundle:
   step: int
   path: str
   checksum: str
+  params_kind: str = "params"
 
 
 def resolve_checkpoint_dir(path: Union[str, os.PathLike]) -> pathlib.Path:
@@ -395,8 +433,8 @@ def _step_dirs(p: pathlib.Path) -> List[int]:
 
 def load_for_inference(path: Union[str, os.PathLike],
                        which: Union[str, int] = "best", *,
-                       config: Optional[ml_collections.ConfigDict] = None
-                       ) -> InferenceBundle:
+                       config: Optional[ml_collections.ConfigDict] = None,
+                       params: str = "auto") -> InferenceBundle:
   """Loads params, stats and template of one step of a training run.
 
   Args:
@@ -404,11 +442,20 @@ def load_for_inference(path: Union[str, os.PathLike],
     which: 'best' (lowest validation loss), 'latest', or a step number. A
       step folder given as ``path`` with the default 'best' means that step.
     config: build the model from this config instead of the saved one.
+    params: which parameters: 'auto' (the default) = the EMA of the
+      parameters when the step holds one (trained with train.ema_decay > 0:
+      the parameters its validation loss was computed with), else the
+      trained parameters; 'ema' = the EMA or a CheckpointError; 'raw' = the
+      trained parameters, never the EMA.
   Raises:
-    CheckpointError: missing folder or step, unreadable step, or parameter
-      shapes that do not match the config.
+    CheckpointError: missing folder or step, unreadable step, no EMA with
+      params='ema', or parameter shapes that do not match the config.
+    ValueError: an unknown ``params``.
   """
   from gaitjax.data import normalize  # pylint: disable=g-import-not-at-top
+  if params not in PARAMS_CHOICES:
+    raise ValueError(f"params={params!r}: expected one of "
+                     f"{', '.join(PARAMS_CHOICES)}")
   p = pathlib.Path(os.fspath(path)).expanduser()
   directory = resolve_checkpoint_dir(p)
   if directory != p and p.name.isdigit() and directory == p.parent \
@@ -446,8 +493,10 @@ def load_for_inference(path: Union[str, os.PathLike],
       cfg = _any_config(ckpt, [s for s in reversed(steps) if s != step])
     abstract = abstract_train_state(cfg, tasks_lib.get_task(cfg),
                                     tasks_lib.dummy_batch(cfg))
-    # Parameters only: the optimiser state (2x params) is not read.
-    restored = ckpt.restore({"params": abstract.params}, step,
+    key = _inference_params_key(ckpt, step, params, saved_config or cfg)
+    # Parameters only: the optimiser state (2x params) is not read. The EMA
+    # has the parameters' tree, whatever cfg's own ema_decay.
+    restored = ckpt.restore({key: abstract.params}, step,
                             fallback=fallback)
   finally:
     ckpt.close()
@@ -458,10 +507,32 @@ def load_for_inference(path: Union[str, os.PathLike],
                           f"normalisation statistics")
   out_config = (config if config is not None
                 else config_utils.config_from_dict(restored.config))
-  params = restored.state["params"]
-  return InferenceBundle(config=out_config, params=params, stats=stats,
+  loaded = restored.state[key]
+  return InferenceBundle(config=out_config, params=loaded, stats=stats,
                          template=restored.template, step=restored.step,
-                         path=restored.path, checksum=params_checksum(params))
+                         path=restored.path, checksum=params_checksum(loaded),
+                         params_kind=key)
+
+
+def _inference_params_key(ckpt: Checkpointer, step: int, choice: str,
+                          saved_config: ml_collections.ConfigDict) -> str:
+  """'ema_params' or 'params': the saved tree load_for_inference reads.
+
+  Whether ``step`` holds an EMA comes from its metadata; where that is
+  unreadable (a damaged step, restore falls back to another), from the
+  saved config's train.ema_decay.
+  """
+  if choice == "raw":
+    return "params"
+  try:
+    has_ema = ckpt.has_ema(step)
+  except _READ_ERRORS:
+    has_ema = state_lib.ema_decay(saved_config) > 0
+  if choice == "ema" and not has_ema:
+    raise CheckpointError(f"checkpoint {ckpt.step_path(step)} holds no EMA "
+                          f"parameters (trained with train.ema_decay=0); "
+                          f"use params='auto' or 'raw'")
+  return "ema_params" if has_ema else "params"
 
 
 def _any_config(ckpt: Checkpointer, steps: Iterable[int]
@@ -536,8 +607,49 @@ def params_checksum(params: Any) -> str:
   return h.hexdigest()
 
 
+def _is_train_state(state: Any) -> bool:
+  return isinstance(state, state_lib.TrainState)
+
+
+def _ema_target(abstract_state: Any, saved_has_ema: bool) -> Any:
+  """The restore target with the saved step's EMA tree (present or None).
+
+  The EMA has the parameters' tree, so its abstract is theirs.
+  """
+  if (abstract_state.ema_params is not None) == saved_has_ema:
+    return abstract_state
+  return abstract_state.replace(
+      ema_params=abstract_state.params if saved_has_ema else None)
+
+
+def _with_wanted_ema(state: Any, abstract_state: Any, where: str) -> Any:
+  """A restored state given the EMA its config asks for.
+
+  Resuming with train.ema_decay > 0 from a step saved without EMA starts
+  the average at the restored parameters (as a fresh run starts it at its
+  initial ones); resuming with ema_decay = 0 drops a saved EMA.
+  """
+  if abstract_state.ema_params is not None:
+    logging.warning("checkpoint %s holds no EMA: train.ema_decay > 0 starts "
+                    "it from the restored parameters", where)
+    return state.replace(ema_params=jax.tree.map(jnp.copy, state.params))
+  logging.warning("checkpoint %s holds an EMA of the parameters: "
+                  "train.ema_decay = 0 drops it", where)
+  return state.replace(ema_params=None)
+
+
+def _params_key(state: Any) -> str:
+  """'ema_params' for an inference target {'ema_params': ...}, else
+  'params' (a TrainState or {'params': ...})."""
+  if isinstance(state, Mapping) and "ema_params" in state:
+    return "ema_params"
+  return "params"
+
+
 def _params_of(state: Any) -> Any:
-  return state["params"] if isinstance(state, Mapping) else state.params
+  if isinstance(state, Mapping):
+    return state[_params_key(state)]
+  return state.params
 
 
 def _shapes(tree: Any) -> Dict[str, Tuple[int, ...]]:

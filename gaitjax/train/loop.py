@@ -7,9 +7,14 @@ batches are a pure function of (seed, step) (pipeline.PairSampler) and the
 step keys are fold_in(base, step), so a resumed run sees the same batches
 and noise as an uninterrupted one.
 
+EMA (``train.ema_decay`` > 0): validation, and so the choice of the best
+checkpoint, uses the EMA of the parameters (TrainState.eval_params(), what
+generation samples with); the checkpoints hold both (checkpoint.py).
+
 Fine-tuning: with ``config.train.init_from=<workdir>`` a run that has no
 checkpoint of its own starts from the parameters of that run's best
-checkpoint (latest if none is ranked) -- not its optimiser state or step:
+checkpoint (latest if none is ranked; its EMA when it kept one, as
+load_for_inference returns) -- not its optimiser state or step:
 step 0, a fresh optimiser, this run's learning-rate schedule. The parameter
 names and shapes must match this config's model. Once the run has saved a
 checkpoint, re-running it resumes from its own checkpoints and ignores
@@ -390,6 +395,8 @@ def _train(config, workdir, data, task, ckpt, init_from, t_start, devices,
     val_batches = [jax.device_put(_device_batch(b), batch_sharding)
                    for b in data.val_batches]
 
+    # With train.ema_decay > 0 validation (and so the best checkpoint) uses
+    # the EMA: the parameters generation samples with.
     def evaluate(params) -> Dict[str, float]:
       rows = [step_lib.unreplicate_metrics(
           p_eval(params, b, jax.random.fold_in(eval_rng, i)))
@@ -420,7 +427,7 @@ def _train(config, workdir, data, task, ckpt, init_from, t_start, devices,
     if start_step >= num_steps:
       logging.info("nothing to train: the checkpoint is at step %d of %d",
                    start_step, num_steps)
-      final.update(evaluate(state.params))
+      final.update(evaluate(state.eval_params()))
 
     pending: List[Tuple[int, Any]] = []   # (step, device metrics)
     window: List[Dict[str, float]] = []   # host metrics since the last log
@@ -454,7 +461,7 @@ def _train(config, workdir, data, task, ckpt, init_from, t_start, devices,
         _log_progress(done, num_steps, rate, t_start, max_s)
       t_pause = time.monotonic()
       if is_eval:
-        record.update(evaluate(state.params))
+        record.update(evaluate(state.eval_params()))
       writer.write(done, record)
       final.update(record)
       if is_ckpt:
@@ -487,7 +494,8 @@ class InitFrom:
   Attributes:
     params: the pretrained parameters (None when the run resumes from its
       own checkpoint instead).
-    record: provenance {'init_from', 'path', 'step', 'sha256', 'stats'}
+    record: provenance {'init_from', 'path', 'step', 'sha256', 'stats';
+      'params': 'ema_params' when the prior's EMA was taken}
       (None when resuming: it is read back from the run's checkpoint).
     stats, template: what to normalise with and the template model when
       train.init_from_stats='pretrained'; None = this run's dataset's.
@@ -535,9 +543,12 @@ def _prepare_init_from(config: ml_collections.ConfigDict,
   record = {"init_from": source, "path": bundle.path,
             "step": int(bundle.step), "sha256": bundle.checksum,
             "stats": mode}
-  logging.info("fine-tuning from %s (step %d, params sha256 %s...); "
+  if bundle.params_kind != "params":  # (records of EMA-less priors as before)
+    record["params"] = bundle.params_kind
+  logging.info("fine-tuning from %s (step %d, %s sha256 %s...); "
                "normalisation statistics and template from the %s data",
-               bundle.path, bundle.step, bundle.checksum[:12],
+               bundle.path, bundle.step, bundle.params_kind,
+               bundle.checksum[:12],
                "pretraining" if mode == "pretrained" else "fine-tuning")
   if mode == "pretrained":
     return InitFrom(params=bundle.params, record=record,

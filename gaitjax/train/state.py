@@ -6,6 +6,9 @@ lr_cosine.py). ``train.ema_decay`` > 0 keeps an exponential moving average
 of the parameters in the state (GaitDynamics; configs/variants/
 gaitdynamics_film.py); 0 (the paper, which mentions no EMA) leaves
 ``ema_params`` None, so the state and its checkpoints are exactly as before.
+With an EMA, ``eval_params()`` (the EMA) is what the loop validates (and so
+ranks checkpoints) with, what ``checkpoint.load_for_inference`` returns by
+default and what ``train.init_from`` starts a fine-tuning run from.
 """
 from typing import Any, Mapping, Optional
 
