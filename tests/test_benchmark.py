@@ -147,3 +147,56 @@ def test_chunked_mlp_is_two_denses_with_the_same_parameters():
   np.testing.assert_allclose(mlp.apply(params, h), want, atol=1e-6)
   np.testing.assert_allclose(mlp.apply(params, h, train=True), want,
                              atol=1e-6)
+
+
+# ------------------------------------------------------------- gpu_smoke
+
+
+def test_gpu_smoke_on_a_tiny_config_writes_the_summary(tmp_path):
+  config = benchmark.size_config("tiny")
+  config.data.seq_len = 40
+  config.model.patch_size = config.model.lstm_patch_size = 4
+  out = tmp_path / "smoke.json"
+  lines, print_fn = _capture()
+  rec = benchmark.gpu_smoke("tiny", config=config, ddim_steps=2,
+                            ddim_batch=2, repeats=1, matmul_n=64,
+                            pipeline_subjects=2, pipeline_batches=2,
+                            output=str(out), print_fn=print_fn)
+  assert json.loads(out.read_text()) == json.loads(json.dumps(rec))
+  assert not list(tmp_path.glob("*.tmp"))  # written atomically, no leftovers
+  for key in benchmark._GPU_SMOKE_NUMBERS:
+    assert np.isfinite(rec[key]) and rec[key] > 0, key
+  assert rec["verdict"] in benchmark.VERDICTS
+  assert rec["pipeline_headroom"] == pytest.approx(
+      rec["pipeline_pairs_per_s"] / rec["needed_pairs_per_s"])
+  # On CPU the pairs/s needed are those of one H100-class GPU at 40 % MFU.
+  assert rec["backend"] == "cpu" and "H100" in rec["needed_basis"]
+  assert rec["needed_pairs_per_s"] == pytest.approx(
+      rec["train_batch_size"] * rec["h100_estimate_steps_per_s"])
+  assert rec["h100_estimate_steps_per_s"] == pytest.approx(
+      0.4 * 989e12 / rec["train_flops_per_step"])
+  assert rec["datasheet_flops_per_s"] is None
+  assert rec["train_mfu_vs_datasheet"] is None
+  assert rec["sample_num_steps"] == 2 and rec["sample_batch_size"] == 2
+  assert rec["train_mfu_vs_matmul"] == pytest.approx(
+      rec["train_flops_per_step"] / rec["train_seconds_per_step"]
+      / rec["matmul_flops_per_s"])
+  (table,) = lines
+  assert "verdict" in table and rec["verdict"] in table
+
+
+def test_gpu_smoke_verdict_datasheet_and_bad_flags():
+  assert benchmark.pipeline_verdict(300.0, 100.0) == (
+      "data_not_bottleneck", 3.0)
+  assert benchmark.pipeline_verdict(150.0, 100.0)[0] == "data_marginal"
+  assert benchmark.pipeline_verdict(50.0, 100.0)[0] == "data_bottleneck"
+  assert benchmark.datasheet_peak("NVIDIA H100 80GB HBM3")[0] == 989e12
+  assert benchmark.datasheet_peak("NVIDIA H100 PCIe")[0] == 756e12
+  assert benchmark.datasheet_peak("NVIDIA H200")[0] == 989e12
+  assert benchmark.datasheet_peak("NVIDIA A100-SXM4-80GB")[0] == 312e12
+  assert benchmark.datasheet_peak("NVIDIA L40S")[0] == 362e12
+  assert benchmark.datasheet_peak("cpu") is None
+  with pytest.raises(ConfigError, match="--ddim_steps"):
+    benchmark.gpu_smoke("tiny", ddim_steps=-1, print_fn=lambda _: None)
+  with pytest.raises(ConfigError, match="--pipeline_batches"):
+    benchmark.gpu_smoke("tiny", pipeline_batches=0, print_fn=lambda _: None)
