@@ -272,6 +272,7 @@ def test_evaluate_loads_paths_and_refuses_empty_speed_subset(
                         speed_subset=[0.6, 1.0], num_steps=7,
                         stroke_dataset="tiny_stroke", make_figures=False)
   assert made[-1] == ("runs/x", "best", {"num_steps": 7,
+                                        "temperature": None,
                                         "allow_extrapolation": True})
   # 3 subjects x 2 x 2 able-bodied pairs; stroke has only 0.6 (3 pairs).
   assert len(results["m"]["able_bodied"]["records"]) == 12
