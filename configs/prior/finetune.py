@@ -4,8 +4,9 @@ configs/prior/pretrain_population.py's network, started from that run's best
 checkpoint (train.init_from), trained on your dataset's training subjects at
 a lower learning rate: the prior says how a person's gait predicts their
 response to speed; fine-tuning adapts it to your lab's population, angle
-conventions and speeds. Normalisation statistics and the cycle template
-come from your dataset (train.init_from_stats = 'finetune').
+conventions and speeds. Normalisation statistics and the reference (cycle
+template, or the cycle regression the prior uses) are refitted on your dataset
+(train.init_from_stats = 'finetune').
 
   python launch/build_data.py --dataset=folder --data_dir=data --manual_dir=my_lab
   python launch/train.py --config=configs/prior/finetune.py --workdir=runs/my_lab \

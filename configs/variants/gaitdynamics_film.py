@@ -4,10 +4,9 @@ instead of on its LayerNorm'd input, rotary position embeddings instead of
 learned absolute positions, no LayerNorm before the head, and an EMA of the
 parameters (decay 0.9999, DDPM's value) for evaluation and sampling.
 
-One change (the GaitDynamics backbone), four fields. Note: the training
-loop evaluates `state.params`; using the EMA for validation and generation
-needs `state.eval_params()` there and in the checkpoint's inference restore
-(see the README, "Reproducing the paper").
+One change (the GaitDynamics backbone), four fields. With an EMA the
+training loop validates, ranks the best checkpoint and generates with the
+EMA parameters (`load_for_inference(params='auto')`; 'raw' for the others).
 
   python launch/train.py --config=configs/variants/gaitdynamics_film.py \
       --workdir=runs/variants/gaitdynamics_film --config.data.data_dir=data
