@@ -505,7 +505,8 @@ def bench_eval(num_pairs: int = 64, *, repeats: int = 3,
                print_fn: PrintFn = _stdout) -> List[Record]:
   """Pairs/s of cycles.cycle_mae and metrics.pair_records (host numpy)."""
   # pylint: disable=g-import-not-at-top
-  from gaitjax.eval import cycles, metrics
+  from gaitjax.eval import metrics
+  from gaitjax.gait import cycles
   real, gen, meta = _synthetic_pairs(num_pairs)
   rate = constants.RATE_HZ
   fns = {

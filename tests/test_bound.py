@@ -7,7 +7,7 @@ from gaitjax.data import tfds_builders
 from gaitjax.data.preprocess import to_model_input
 from gaitjax.errors import ConfigError, DataError
 from gaitjax.eval import bound
-from gaitjax.eval import cycles
+from gaitjax.gait import cycles
 from gaitjax.eval import evaluate as ev
 
 RATE = 20.0

@@ -1,10 +1,10 @@
-"""Tests for gaitjax.eval.cycles (gait-cycle detection, matching, MAE)."""
+"""Tests for gaitjax.gait.cycles (gait-cycle detection, matching, MAE)."""
 import time
 
 import numpy as np
 import pytest
 
-from gaitjax.eval import cycles
+from gaitjax.gait import cycles
 
 RATE = 20.0
 

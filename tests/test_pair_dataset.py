@@ -195,7 +195,7 @@ def test_cli_builds_stroke_pairs_and_readme_example_runs(tmp_path):
   ts = dataset.load_split(data, "synthetic_stroke", "test")
   # The README example (copy-source MAE of the test pairs), verbatim but
   # for the names.
-  from gaitjax.eval import cycles
+  from gaitjax.gait import cycles
   test = tfds.data_source("gaitjax_pairs/synthetic_stroke",
                           data_dir=str(data), split="test")
   mae = [cycles.cycle_mae(p["x_tgt"], p["x_src"], 20.0).mae for p in test]

@@ -8,7 +8,7 @@ import pytest
 
 from gaitjax.data import reference
 from gaitjax.errors import CheckpointError, ConfigError, DataError
-from gaitjax.eval import cycles
+from gaitjax.gait import cycles
 
 RATE = 20.0
 

@@ -7,7 +7,7 @@ from gaitjax.data import synthetic
 from gaitjax.data.dataset import TrialSet
 from gaitjax.data.preprocess import to_model_input
 from gaitjax.errors import DataError
-from gaitjax.eval import cycles
+from gaitjax.gait import cycles
 from gaitjax.eval import evaluate as ev
 from gaitjax.eval import regression
 

@@ -2,7 +2,7 @@
 
 Every quantity is measured from the generated signals (FFT cadence, peaks
 of gait-cycle averages), never read from the generator's parameters. The
-cycle helpers live here because gaitjax/eval/cycles.py is written
+cycle helpers live here because gaitjax/gait/cycles.py is written
 separately.
 """
 import time

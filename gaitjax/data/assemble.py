@@ -8,7 +8,7 @@ into a 30 s input by joining its whole cycles at matching phase:
 1. every input is checked (``preprocess.check_plausible``) and resampled to a
    common working rate (``WORK_RATE_HZ``, anti-aliased, so 30 Hz and 150 Hz
    passes join on a fine grid);
-2. right hip-extension peaks (``gaitjax.eval.cycles.extension_peaks``, the
+2. right hip-extension peaks (``gaitjax.gait.cycles.extension_peaks``, the
    cycle landmark the metrics use) are found at sub-sample precision; each
    input contributes the stretch from its first to its last right peak, i.e.
    whole right cycles that start and end at the same phase;
@@ -42,7 +42,7 @@ from gaitjax import constants
 from gaitjax.data import preprocess
 from gaitjax.data.trial import Trial
 from gaitjax.errors import DataError
-from gaitjax.eval import cycles
+from gaitjax.gait import cycles
 
 # Rate at which cycles are cut and joined (sub-sample cuts at 20-30 Hz
 # would jitter the phase by up to a few % of a cycle).

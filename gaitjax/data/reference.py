@@ -48,7 +48,7 @@ import numpy as np
 
 from gaitjax import constants
 from gaitjax.errors import CheckpointError, ConfigError, DataError
-from gaitjax.eval import cycles
+from gaitjax.gait import cycles
 
 KINDS = ("source", "warped", "template", "regression")
 NUM_POINTS = cycles.NUM_POINTS

@@ -46,7 +46,7 @@ import numpy as np
 from scipy import stats
 
 from gaitjax import constants
-from gaitjax.eval import cycles
+from gaitjax.gait import cycles
 
 LEVELS: Tuple[float, ...] = (0.5, 0.8, 0.9, 0.95)
 DV_BINS: Tuple[str, ...] = ("0", "(0, 0.1]", "(0.1, 0.5)", "[0.5, 1.0)",

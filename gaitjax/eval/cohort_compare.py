@@ -70,7 +70,7 @@ from gaitjax.data import preprocess
 from gaitjax.data import reference
 from gaitjax.data.trial import Trial
 from gaitjax.errors import DataError
-from gaitjax.eval.cycles import NUM_POINTS
+from gaitjax.gait.cycles import NUM_POINTS
 
 PathLike = Union[str, os.PathLike]
 

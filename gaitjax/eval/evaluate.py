@@ -90,8 +90,8 @@ from gaitjax.data.normalize import NormStats
 from gaitjax.errors import CheckpointError, ConfigError, DataError
 from gaitjax.eval import analyses
 from gaitjax.eval import calibration
-from gaitjax.eval import cycles
 from gaitjax.eval import metrics
+from gaitjax.gait import cycles
 
 Record = Dict[str, Any]
 Results = Dict[str, Dict[str, Dict[str, Any]]]

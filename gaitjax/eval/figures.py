@@ -19,8 +19,8 @@ from scipy import stats
 from gaitjax import constants
 from gaitjax import io as gio
 from gaitjax.eval import analyses
-from gaitjax.eval import cycles
 from gaitjax.eval import metrics
+from gaitjax.gait import cycles
 
 PathLike = Union[str, os.PathLike]
 _REAL_COLOR = "0.2"

@@ -2,7 +2,7 @@
 
 Everything here is numpy on host arrays in degrees, channel order
 ``gaitjax.constants.CHANNELS``. Cycle detection, matching and time
-normalisation come from ``gaitjax.eval.cycles``; this module only combines
+normalisation come from ``gaitjax.gait.cycles``; this module only combines
 them into per-pair records (plain JSON-friendly dicts) and summaries.
 
 Record keys (one record per generated pair):
@@ -39,8 +39,8 @@ import chex
 import numpy as np
 
 from gaitjax import constants
-from gaitjax.eval import cycles
 from gaitjax.errors import DataError
+from gaitjax.gait import cycles
 
 Record = Dict[str, Any]
 

@@ -1,0 +1,1 @@
+"""Gait-cycle segmentation shared by data (references) and eval (metrics)."""
