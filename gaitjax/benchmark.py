@@ -717,8 +717,8 @@ def gpu_smoke(size: str = "paper", *, config=None,
       "wall_seconds": time.perf_counter() - t_start,
       "records": [mm, train, sample, pipe]}
   if output:
-    from gaitjax import io as gio  # pylint: disable=g-import-not-at-top
-    gio.atomic_write_json(output, json.loads(json.dumps(
+    from gaitjax import files  # pylint: disable=g-import-not-at-top
+    files.atomic_write_json(output, json.loads(json.dumps(
         record, default=_json_default)))
   print_fn(gpu_smoke_table(record))
   return record

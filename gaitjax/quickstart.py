@@ -21,7 +21,7 @@ from typing import Dict, Optional
 from absl import logging
 
 from gaitjax import cli
-from gaitjax import io as gio
+from gaitjax import files
 
 
 @dataclasses.dataclass(frozen=True)
@@ -98,7 +98,7 @@ def train_model(workdir: str, name: str, config_module: str, data_dir: str,
     config = _shrink_for_smoke(config)
   t0 = time.time()
   metrics = loop.train_and_evaluate(config, out)
-  gio.atomic_write_json(marker, {"seconds": time.time() - t0,
+  files.atomic_write_json(marker, {"seconds": time.time() - t0,
                                  "final": _plain(metrics)})
   return out
 

@@ -28,7 +28,8 @@ import numpy as np
 import gaitjax
 from gaitjax import cli
 from gaitjax import constants
-from gaitjax import io as gio
+from gaitjax import files
+from gaitjax.data import trial_files
 from gaitjax.errors import ConfigError, DataError
 
 META_FILE = "meta.json"
@@ -209,7 +210,7 @@ def _write_meta_once(out_dir: str, meta: dict) -> None:
   if not os.path.exists(path):
     tmp = os.path.join(out_dir, f".{META_FILE}.{uuid.uuid4().hex}.tmp")
     try:
-      gio.atomic_write_json(tmp, meta)
+      files.atomic_write_json(tmp, meta)
       try:
         os.link(tmp, path)  # fails if another shard got there first
         return
@@ -241,10 +242,10 @@ def _write_outputs(out_dir: str, req: Request, mean: np.ndarray,
   os.makedirs(os.path.dirname(paths["npz"]), exist_ok=True)
   t = np.arange(mean.shape[0]) / constants.RATE_HZ
   # The .mot is written last: a request counts as done only when all exist.
-  gio.write_trial_npz(paths["npz"], t, mean, angles_std=std,
+  trial_files.write_trial_npz(paths["npz"], t, mean, angles_std=std,
                       subject=req.subject, v_src=req.v_src, v_tgt=req.v_tgt)
-  gio.write_trial_csv(paths["csv"], t, mean)
-  gio.write_mot(paths["mot"], t, mean, name=req.stem)
+  trial_files.write_trial_csv(paths["csv"], t, mean)
+  trial_files.write_mot(paths["mot"], t, mean, name=req.stem)
 
 
 def _jsonable(o):
@@ -311,7 +312,7 @@ def main_from_flags(flags) -> dict:
     paths = assemble.split_paths(flags.trial)
     trials = []
     for path in paths:
-      time_s, angles = gio.read_trial_file(path)
+      time_s, angles = trial_files.read_trial_file(path)
       trials.append(Trial(subject=flags.subject,
                           speed_mps=flags.source_speed, angles=angles,
                           rate_hz=preprocess.sampling_rate(time_s,

@@ -100,8 +100,8 @@ def main(argv):
   lopo = cc.leave_one_out(syn, real, joints=joints)
   os.makedirs(FLAGS.output_dir, exist_ok=True)
   report = cc.format_report(syn, real, comps, lopo)
-  from gaitjax import io as gio  # pylint: disable=g-import-not-at-top
-  gio.atomic_write_text(os.path.join(FLAGS.output_dir, "report.md"), report)
+  from gaitjax import files  # pylint: disable=g-import-not-at-top
+  files.atomic_write_text(os.path.join(FLAGS.output_dir, "report.md"), report)
   data = {
       "band_speeds": {syn.name: syn.band_speeds(), real.name: band_speeds},
       "level_free_joints": list(joints),
@@ -118,7 +118,7 @@ def main(argv):
                                 for v in r.person_vs_7.tolist()]}
                for r in lopo],
       "lopo_summary": cc.lopo_summary(lopo)}
-  gio.atomic_write_text(os.path.join(FLAGS.output_dir, "comparison.json"),
+  files.atomic_write_text(os.path.join(FLAGS.output_dir, "comparison.json"),
                         json.dumps(data, indent=1))
   fig = cc.plot_comparison(os.path.join(FLAGS.output_dir, "cohorts.png"),
                            syn, real, joints=joints)

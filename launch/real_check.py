@@ -48,7 +48,7 @@ flags.DEFINE_string("output_dir", None, "Where real_check.json goes.")
 def main(argv):
   del argv
   import numpy as np  # pylint: disable=g-import-not-at-top
-  from gaitjax import io as gio  # pylint: disable=g-import-not-at-top
+  from gaitjax import files  # pylint: disable=g-import-not-at-top
   from gaitjax.errors import ConfigError  # pylint: disable=g-import-not-at-top
   from gaitjax.eval import real_check  # pylint: disable=g-import-not-at-top
   from gaitjax.generate import Generator  # pylint: disable=g-import-not-at-top
@@ -83,7 +83,7 @@ def main(argv):
         f"{o['max_other_change']:.3f} deg")
   if FLAGS.output_dir:
     os.makedirs(FLAGS.output_dir, exist_ok=True)
-    gio.atomic_write_text(os.path.join(FLAGS.output_dir, "real_check.json"),
+    files.atomic_write_text(os.path.join(FLAGS.output_dir, "real_check.json"),
                           json.dumps(out, indent=1,
                                      default=lambda a: np.asarray(a).tolist())
                           + "\n")

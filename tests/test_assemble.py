@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from gaitjax import constants
-from gaitjax import io as gio
+from gaitjax.data import trial_files
 from gaitjax.data import assemble
 from gaitjax.data import preprocess
 from gaitjax.data import reference
@@ -163,11 +163,11 @@ def _write_mixed_folder(root, num_able=6, num_stroke=3):
       for k in range(3):  # passes of one condition
         a = int(k * 4.5 * t.rate_hz)
         seg = t.angles[a:a + int(7 * t.rate_hz)]
-        gio.write_trial_npz(root / f"{stem}_pass{k}.npz",
+        trial_files.write_trial_npz(root / f"{stem}_pass{k}.npz",
                             np.arange(seg.shape[0]) / t.rate_hz, seg)
         rows.append(f"{t.subject},{t.speed_mps},{stem}_pass{k}.npz")
       continue
-    gio.write_trial_npz(root / f"{stem}.npz",
+    trial_files.write_trial_npz(root / f"{stem}.npz",
                         np.arange(t.angles.shape[0]) / t.rate_hz, t.angles)
     rows.append(f"{t.subject},{t.speed_mps},{stem}.npz")
   (root / "subjects.csv").write_text(
@@ -246,7 +246,7 @@ def test_sample_several_trial_files_and_folder_stroke_stats(
   for k in range(2):
     seg = t.angles[int(k * 5.5 * t.rate_hz):int((k * 5.5 + 6) * t.rate_hz)]
     p = tmp_path / f"pass{k}.csv"
-    gio.write_trial_csv(str(p), np.arange(seg.shape[0]) / t.rate_hz, seg)
+    trial_files.write_trial_csv(str(p), np.arange(seg.shape[0]) / t.rate_hz, seg)
     paths.append(str(p))
   base = dict(checkpoint=str(tiny_checkpoint), which="best", dataset=None,
               data_dir="data", split="test", folder=None, trial=None,

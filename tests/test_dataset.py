@@ -6,7 +6,7 @@ import shutil
 import numpy as np
 import pytest
 
-from gaitjax import io as gio
+from gaitjax.data import trial_files
 from gaitjax.data import dataset, normalize, synthetic, tfds_builders
 from gaitjax.errors import ConfigError, DataError
 
@@ -193,7 +193,7 @@ def test_folder_dataset(tmp_path):
   lines = []
   for k, t in enumerate(cohort):
     time = np.arange(t.angles.shape[0]) / t.rate_hz
-    gio.write_trial_npz(raw / f"t{k}.npz", time, t.angles)
+    trial_files.write_trial_npz(raw / f"t{k}.npz", time, t.angles)
     lines.append(f"{t.subject},{t.speed_mps},t{k}.npz")
   (raw / "subjects.csv").write_text(
       "subject,cohort,paretic_side\n" +

@@ -8,7 +8,7 @@ import sys
 import numpy as np
 import pytest
 
-from gaitjax import io as gio
+from gaitjax.data import trial_files
 from gaitjax.data import dataset as dataset_lib
 from gaitjax.errors import CheckpointError, DataError
 from gaitjax.generate import Generator
@@ -117,11 +117,11 @@ def test_job_writes_readable_files_and_resumes(generator, test_set, tmp_path):
   assert meta["sampler"]["num_steps"] == 3
   assert meta["checkpoint"]["step"] == generator.step
   stem = os.path.join(out, reqs[0].subject, reqs[0].stem)
-  mot = gio.read_mot(stem + ".mot")
+  mot = trial_files.read_mot(stem + ".mot")
   time_npz = np.load(stem + ".npz", allow_pickle=False)
   angles = mot.data[:, 1:]
   np.testing.assert_allclose(angles, time_npz["angles"], atol=1e-5)
-  t_csv, a_csv = gio.read_trial_file(stem + ".csv")
+  t_csv, a_csv = trial_files.read_trial_file(stem + ".csv")
   np.testing.assert_allclose(a_csv, time_npz["angles"], atol=1e-5)
   assert mot.columns[1:] == list(("hip_flexion_r", "knee_angle_r",
                                   "ankle_angle_r", "hip_flexion_l",
@@ -130,7 +130,7 @@ def test_job_writes_readable_files_and_resumes(generator, test_set, tmp_path):
   os.remove(stem + ".mot")
   s2 = sample_job.run_job(generator, reqs, out, seed=0)
   assert s2["written"] == 1 and s2["skipped"] == 2
-  np.testing.assert_allclose(gio.read_mot(stem + ".mot").data[:, 1:], angles,
+  np.testing.assert_allclose(trial_files.read_mot(stem + ".mot").data[:, 1:], angles,
                              atol=1e-5)
   leftovers = [f for _, _, fs in os.walk(out) for f in fs if ".tmp" in f]
   assert not leftovers
@@ -139,7 +139,7 @@ def test_job_writes_readable_files_and_resumes(generator, test_set, tmp_path):
 def test_sample_cli_one_line_errors(tiny_checkpoint, tmp_path):
   trial = tmp_path / "p01.csv"
   t = np.arange(300) / 100.0  # 3 s: 2 whole cycles, fewer than 5
-  gio.write_trial_csv(str(trial), t, 20.0 * np.sin(2 * np.pi * t)[:, None]
+  trial_files.write_trial_csv(str(trial), t, 20.0 * np.sin(2 * np.pi * t)[:, None]
                       + np.zeros((300, 6)))
   base = [sys.executable, os.path.join(REPO, "launch", "sample.py"),
           f"--checkpoint={tiny_checkpoint}", f"--output_dir={tmp_path}/o"]

@@ -183,7 +183,7 @@ def test_pretrained_stats_option(pretrained, tmp_path):
 
 def _write_folder_dataset(root):
   """Three able-bodied subjects at four speeds in the folder format."""
-  from gaitjax import io as gio
+  from gaitjax.data import trial_files
   from gaitjax.data import synthetic
   root.mkdir()
   cohort = synthetic.make_able_bodied_cohort(
@@ -191,7 +191,7 @@ def _write_folder_dataset(root):
   lines = []
   for k, t in enumerate(cohort):
     time = np.arange(t.angles.shape[0]) / t.rate_hz
-    gio.write_trial_csv(root / f"t{k}.csv", time, t.angles)
+    trial_files.write_trial_csv(root / f"t{k}.csv", time, t.angles)
     lines.append(f"{t.subject},{t.speed_mps},t{k}.csv")
   subjects = sorted({t.subject for t in cohort})
   (root / "subjects.csv").write_text(

@@ -1,4 +1,4 @@
-"""Tests of gaitjax/io.py: atomic writes, .mot, trial .csv/.mot/.npz."""
+"""Tests of gaitjax/files.py (atomic writes) and gaitjax/data/trial_files.py (.mot, trial .csv/.mot/.npz)."""
 import json
 import os
 
@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 from gaitjax import constants
-from gaitjax import io as gio
+from gaitjax import files
+from gaitjax.data import trial_files
 from gaitjax.data import preprocess
 from gaitjax.errors import DataError
 
@@ -45,12 +46,12 @@ def _mot_text(header_lines=("t", "version=1", "inDegrees=yes", "endheader"),
 
 # ------------------------------------------------------------ atomic writes
 def test_atomic_writes_round_trip_and_leave_no_temp(tmp_path):
-  gio.atomic_write_bytes(tmp_path / "a.bin", b"\x00\x01")
-  gio.atomic_write_text(tmp_path / "b.txt", "héllo\n")
-  gio.atomic_write_json(tmp_path / "c.json",
+  files.atomic_write_bytes(tmp_path / "a.bin", b"\x00\x01")
+  files.atomic_write_text(tmp_path / "b.txt", "héllo\n")
+  files.atomic_write_json(tmp_path / "c.json",
                         {"x": np.float32(1.5), "y": np.arange(3)})
-  gio.atomic_save_npz(tmp_path / "d.npz", z=np.eye(2), s=np.array("AB01"))
-  gio.atomic_write_text(tmp_path / "b.txt", "second")  # replaces
+  files.atomic_save_npz(tmp_path / "d.npz", z=np.eye(2), s=np.array("AB01"))
+  files.atomic_write_text(tmp_path / "b.txt", "second")  # replaces
   assert sorted(os.listdir(tmp_path)) == ["a.bin", "b.txt", "c.json",
                                           "d.npz"]
   assert (tmp_path / "a.bin").read_bytes() == b"\x00\x01"
@@ -61,7 +62,7 @@ def test_atomic_writes_round_trip_and_leave_no_temp(tmp_path):
     np.testing.assert_array_equal(npz["z"], np.eye(2))
     assert str(npz["s"]) == "AB01"
   mode = os.stat(tmp_path / "a.bin").st_mode & 0o777
-  assert mode == 0o666 & ~gio._UMASK  # as open() would, not mkstemp's 0600
+  assert mode == 0o666 & ~files._UMASK  # as open() would, not mkstemp's 0600
 
 
 def test_atomic_write_into_unwritable_folder_raises_one_line(tmp_path):
@@ -71,7 +72,7 @@ def test_atomic_write_into_unwritable_folder_raises_one_line(tmp_path):
   blocker.write_text("x")
   target = blocker / "out.json"
   with pytest.raises(DataError, match="cannot write") as info:
-    gio.atomic_write_json(target, {"a": 1})
+    files.atomic_write_json(target, {"a": 1})
   assert str(target) in str(info.value) and "\n" not in str(info.value)
   assert os.listdir(tmp_path) == ["file"]
 
@@ -79,14 +80,14 @@ def test_atomic_write_into_unwritable_folder_raises_one_line(tmp_path):
 def test_atomic_write_failing_rename_removes_temp(tmp_path):
   (tmp_path / "out").mkdir()  # the final rename onto a folder fails
   with pytest.raises(DataError, match="out"):
-    gio.atomic_write_text(tmp_path / "out", "text")
+    files.atomic_write_text(tmp_path / "out", "text")
   assert os.listdir(tmp_path) == ["out"]
   assert os.listdir(tmp_path / "out") == []
 
 
 def test_atomic_save_npz_refuses_objects(tmp_path):
   with pytest.raises(DataError, match="dtype object"):
-    gio.atomic_save_npz(tmp_path / "x.npz", a=np.array([{"a": 1}]))
+    files.atomic_save_npz(tmp_path / "x.npz", a=np.array([{"a": 1}]))
   assert os.listdir(tmp_path) == []
 
 
@@ -94,13 +95,13 @@ def test_atomic_save_npz_refuses_objects(tmp_path):
 def test_write_mot_reads_back_same_values(tmp_path):
   time, angles = _trial(num=50, rate=150.0)
   path = tmp_path / "out.mot"
-  gio.write_mot(path, time, angles)
-  mot = gio.read_mot(path)
+  trial_files.write_mot(path, time, angles)
+  mot = trial_files.read_mot(path)
   assert mot.columns == ["time"] + list(constants.CHANNELS)
   assert mot.in_degrees and mot.header["name"] == "gaitjax"
   np.testing.assert_allclose(mot.column("time"), time, atol=1e-8)
   np.testing.assert_allclose(mot.data[:, 1:], angles, atol=1e-6)
-  t2, a2 = gio.read_trial_file(path)
+  t2, a2 = trial_files.read_trial_file(path)
   np.testing.assert_allclose(a2, angles, atol=1e-6)
   assert preprocess.sampling_rate(t2) == 150.0
 
@@ -109,7 +110,7 @@ def test_read_mot_converts_radians_but_not_time_or_translations(tmp_path):
   path = tmp_path / "rad.mot"
   path.write_text("rad\ninDegrees=no\nendheader\ntime\tpelvis_tx\tknee_angle_r"
                   "\n0.0\t0.5\t1.0\n0.01\t0.6\t-0.5\n")
-  mot = gio.read_mot(path)
+  mot = trial_files.read_mot(path)
   assert not mot.in_degrees
   np.testing.assert_allclose(mot.data, [[0.0, 0.5, np.degrees(1.0)],
                                         [0.01, 0.6, np.degrees(-0.5)]])
@@ -117,11 +118,11 @@ def test_read_mot_converts_radians_but_not_time_or_translations(tmp_path):
 
 def test_real_mot_fixture(shared_data):
   path = shared_data / "fukuchi2018" / "WBDS01walkT01_ik_sample.mot"
-  mot = gio.read_mot(path)
+  mot = trial_files.read_mot(path)
   assert mot.in_degrees and mot.columns[0] == "time"
   assert set(constants.CHANNELS) <= set(mot.columns)
   assert mot.data.shape == (242, 26)
-  time, angles = gio.read_trial_file(path)
+  time, angles = trial_files.read_trial_file(path)
   assert preprocess.sampling_rate(time) == 150.0
   preprocess.check_plausible(angles, str(path))
   knee = angles[:, constants.KNEE_CHANNELS[0]]
@@ -132,11 +133,11 @@ def test_real_mot_fixture(shared_data):
 # ---------------------------------------------------------- trial round trips
 def test_trial_csv_and_npz_round_trips(tmp_path):
   time, angles = _trial(num=30, rate=200.0)
-  gio.write_trial_csv(tmp_path / "t.csv", time, angles)
-  gio.write_trial_npz(tmp_path / "t.npz", time, angles, subject="AB01",
+  trial_files.write_trial_csv(tmp_path / "t.csv", time, angles)
+  trial_files.write_trial_npz(tmp_path / "t.npz", time, angles, subject="AB01",
                       speed_mps=1.25)
   for name in ("t.csv", "t.npz"):
-    t2, a2 = gio.read_trial_file(tmp_path / name)
+    t2, a2 = trial_files.read_trial_file(tmp_path / name)
     np.testing.assert_allclose(t2, time, atol=1e-8)
     np.testing.assert_allclose(a2, angles, atol=1e-6)
   with np.load(tmp_path / "t.npz", allow_pickle=False) as npz:
@@ -154,7 +155,7 @@ def test_csv_any_column_order_extra_columns_and_aliases(tmp_path):
                           + [f"{t:.6f}"]))
   path = tmp_path / "aliases.csv"
   path.write_text("\n".join(lines) + "\n")
-  t2, a2 = gio.read_trial_file(path)
+  t2, a2 = trial_files.read_trial_file(path)
   np.testing.assert_allclose(a2, angles, atol=1e-6)
   np.testing.assert_allclose(t2, time, atol=1e-6)
 
@@ -276,7 +277,7 @@ def test_bad_trial_files_raise_one_line_data_error(tmp_path, name, content,
   elif content is not None:
     path.write_text(content)
   with pytest.raises(DataError) as info:
-    gio.read_trial_file(path)
+    trial_files.read_trial_file(path)
   message = str(info.value)
   assert name in message and "\n" not in message
   assert fragment in message.lower(), message
@@ -285,9 +286,9 @@ def test_bad_trial_files_raise_one_line_data_error(tmp_path, name, content,
 def test_writers_refuse_bad_arrays(tmp_path):
   time, angles = _trial()
   with pytest.raises(DataError, match=r"angles \[T, 6\]"):
-    gio.write_trial_csv(tmp_path / "x.csv", time, angles[:, :5])
+    trial_files.write_trial_csv(tmp_path / "x.csv", time, angles[:, :5])
   with pytest.raises(DataError, match="NaN"):
-    gio.write_mot(tmp_path / "x.mot", time, angles * np.nan)
+    trial_files.write_mot(tmp_path / "x.mot", time, angles * np.nan)
   with pytest.raises(DataError, match="'info' has dtype object"):
-    gio.write_trial_npz(tmp_path / "x.npz", time, angles, info={"a": 1})
+    trial_files.write_trial_npz(tmp_path / "x.npz", time, angles, info={"a": 1})
   assert os.listdir(tmp_path) == []

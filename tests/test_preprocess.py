@@ -5,7 +5,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from gaitjax import io as gio
+from gaitjax.data import trial_files
 from gaitjax.data import normalize
 from gaitjax.data import preprocess
 from gaitjax.data.trial import Trial
@@ -92,9 +92,9 @@ def test_resample_refuses_low_rate():
 
 def test_resample_matches_real_fukuchi_20hz_file(shared_data):
   folder = shared_data / "fukuchi2018"
-  time, angles = gio.read_trial_file(
+  time, angles = trial_files.read_trial_file(
       folder / "WBDS01walkT01_sagittal2D_150Hz.csv")
-  _, expected = gio.read_trial_file(
+  _, expected = trial_files.read_trial_file(
       folder / "WBDS01walkT01_sagittal2D_20Hz_600.csv")
   rate = preprocess.sampling_rate(time)
   assert rate == 150.0

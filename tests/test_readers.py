@@ -8,7 +8,7 @@ import pytest
 import scipy.io
 
 from gaitjax import constants
-from gaitjax import io as gio
+from gaitjax.data import trial_files
 from gaitjax.data import readers
 from gaitjax.errors import DataError
 
@@ -39,8 +39,8 @@ def _write_folder(root: pathlib.Path) -> dict:
   for subject, speed, rel, rate, offset in specs:
     time = 2.5 + np.arange(int(3 * rate)) / rate
     angles = _angles(time.shape[0], rate, offset)
-    writer = {".csv": gio.write_trial_csv, ".mot": gio.write_mot,
-              ".npz": gio.write_trial_npz}[os.path.splitext(rel)[1]]
+    writer = {".csv": trial_files.write_trial_csv, ".mot": trial_files.write_mot,
+              ".npz": trial_files.write_trial_npz}[os.path.splitext(rel)[1]]
     writer(root / rel, time, angles)
     expected[(subject, speed)] = (angles, rate)
     lines.append(f"{subject},{speed},{rel}")

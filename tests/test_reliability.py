@@ -28,7 +28,7 @@ import jax
 import numpy as np
 import pytest
 
-from gaitjax import io as gio
+from gaitjax.data import trial_files
 from gaitjax.errors import DataError
 from gaitjax.train import checkpoint as ckpt_lib
 import conftest  # the shared subprocess environment
@@ -290,9 +290,9 @@ def _parse_sample_outputs(out: pathlib.Path) -> Tuple[set, List[str]]:
       assert arrays["angles"].shape == (600, 6), f
       assert np.isfinite(arrays["angles"]).all(), f
     elif f.suffix == ".mot":
-      assert gio.read_mot(f).data.shape == (600, 7), f
+      assert trial_files.read_mot(f).data.shape == (600, 7), f
     elif f.suffix == ".csv":
-      t, angles = gio.read_trial_file(f)
+      t, angles = trial_files.read_trial_file(f)
       assert angles.shape == (600, 6) and t.shape == (600,), f
     else:
       pytest.fail(f"unexpected file {f}")
@@ -399,7 +399,7 @@ def test_kill9_build_data_rerun_completes_and_loads(tmp_path):
 
 # --------------------------------------------------------------- disk full
 
-# Runs a launch script with os.fdopen'ed files (gaitjax.io's atomic writes)
+# Runs a launch script with os.fdopen'ed files (gaitjax.files' atomic writes)
 # failing with ENOSPC once GAITJAX_FAKE_DISK_BYTES bytes have been written.
 _DISK_FULL_BOOT = r"""
 import errno, os, runpy, sys
@@ -538,16 +538,16 @@ def test_reading_an_npz_never_unpickles(tmp_path):
   evil = np.array([_Payload(str(marker))], dtype=object)
   extra = tmp_path / "extra_member.npz"
   np.savez(extra, time=t, angles=angles, evil=evil, allow_pickle=True)
-  gio.read_trial_file(extra)  # the extra member is never read
+  trial_files.read_trial_file(extra)  # the extra member is never read
   as_angles = tmp_path / "object_angles.npz"
   np.savez(as_angles, time=t, angles=evil, allow_pickle=True)
   with pytest.raises(DataError, match="object_angles.npz.*allow_pickle"):
-    gio.read_trial_file(as_angles)
+    trial_files.read_trial_file(as_angles)
   pure_pickle = tmp_path / "pickle.npz"
   import pickle  # pylint: disable=g-import-not-at-top
   pure_pickle.write_bytes(pickle.dumps(_Payload(str(marker))))
   with pytest.raises(DataError, match="not a zip archive"):
-    gio.read_trial_file(pure_pickle)
+    trial_files.read_trial_file(pure_pickle)
   assert not marker.exists()
 
 

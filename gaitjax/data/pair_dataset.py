@@ -74,6 +74,7 @@ import numpy as np
 import tensorflow_datasets as tfds
 
 from gaitjax import constants
+from gaitjax import files
 from gaitjax.data import pairs as pairs_lib
 from gaitjax.data import tfds_builders
 from gaitjax.errors import ConfigError, DataError
@@ -433,8 +434,7 @@ def build_pairs(dataset: str, data_dir, overwrite: bool = False,
             "rules": RULES, "build_seconds": round(seconds, 2),
             "bytes": tfds_builders.folder_size(path),
             "gaitjax_version": getattr(gaitjax, "__version__", "")}
-  from gaitjax import io as gio
-  gio.atomic_write_text(path / BUILD_FILE,
+  files.atomic_write_text(path / BUILD_FILE,
                         json.dumps(record, indent=1, sort_keys=True))
   logging.info("built %s/%s in %.1f s: %.1f MB in %s", PAIRS_NAME, name,
                seconds, record["bytes"] / 1e6, path)

@@ -7,7 +7,7 @@ Two layouts:
     <root>/subjects.csv   subject,cohort,paretic_side   (able_bodied|stroke;
                                                          left|right|empty)
     <root>/trials.csv     subject,speed_mps,path        (path relative to root)
-    <root>/<path>         .csv / .mot / .npz, see gaitjax.io.read_trial_file
+    <root>/<path>         .csv / .mot / .npz, see gaitjax.data.trial_files.read_trial_file
                           (several rows of one subject and speed: passes)
 
 * ``read_camargo``: Camargo et al. 2021 (J. Biomech. 119:110320)::
@@ -36,8 +36,8 @@ import numpy as np
 from scipy import ndimage
 
 from gaitjax import constants
-from gaitjax import io as gio
 from gaitjax.data import preprocess
+from gaitjax.data import trial_files
 from gaitjax.data.trial import Trial
 from gaitjax.errors import DataError
 
@@ -171,7 +171,7 @@ def read_folder(root: PathLike) -> List[Trial]:
     seen[key] = line
     path = root / row["path"]
     try:
-      time, angles = gio.read_trial_file(path)
+      time, angles = trial_files.read_trial_file(path)
     except DataError as e:
       raise DataError(f"{where}: {e}") from e
     cohort, side = subjects[name]

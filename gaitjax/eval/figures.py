@@ -17,7 +17,7 @@ from matplotlib.figure import Figure
 from scipy import stats
 
 from gaitjax import constants
-from gaitjax import io as gio
+from gaitjax import files
 from gaitjax.eval import analyses
 from gaitjax.eval import metrics
 from gaitjax.gait import cycles
@@ -35,7 +35,7 @@ def _save(fig: Figure, path: PathLike) -> str:
   fig.savefig(buf, format="png", dpi=_DPI, bbox_inches="tight")
   path = os.fspath(path)
   os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-  gio.atomic_write_bytes(path, buf.getvalue())
+  files.atomic_write_bytes(path, buf.getvalue())
   return path
 
 

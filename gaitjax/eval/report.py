@@ -14,7 +14,7 @@ from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 import numpy as np
 
 from gaitjax import constants
-from gaitjax import io as gio
+from gaitjax import files
 from gaitjax.eval import calibration
 from gaitjax.eval import metrics
 
@@ -248,7 +248,7 @@ def write_report(out_dir: str, results: Mapping[str, Mapping[str, Any]],
                             for c, e in by.items()}
                         for m, by in entries.items()}}
   metrics_path = os.path.join(out_dir, "metrics.json")
-  gio.atomic_write_text(metrics_path,
+  files.atomic_write_text(metrics_path,
                         json.dumps(_jsonable(doc), indent=1, allow_nan=False))
 
   main = extra.get("main_model") or next(iter(entries), None)
@@ -287,5 +287,5 @@ def write_report(out_dir: str, results: Mapping[str, Mapping[str, Any]],
   for note in extra.get("notes", []):
     md.append(f"- {note}")
   report_path = os.path.join(out_dir, "report.md")
-  gio.atomic_write_text(report_path, "\n".join(md).rstrip() + "\n")
+  files.atomic_write_text(report_path, "\n".join(md).rstrip() + "\n")
   return {"metrics": metrics_path, "report": report_path}

@@ -45,6 +45,7 @@ from absl import logging
 
 from gaitjax import config_utils
 from gaitjax import distributed
+from gaitjax import files
 from gaitjax.errors import (CheckpointError, ConfigError, DataError,
                             TrainingError)
 from gaitjax.train import checkpoint as ckpt_lib
@@ -246,7 +247,7 @@ class MetricsWriter:
           kept.append(line)
       except (ValueError, KeyError, TypeError):
         continue  # a torn last line after a crash
-    _atomic_write_text(self.path, "".join(k + "\n" for k in kept))
+    files.atomic_write_text(self.path, "".join(k + "\n" for k in kept))
 
   def write(self, step: int, metrics: Mapping[str, float]) -> None:
     for name in sorted(metrics):
@@ -262,16 +263,6 @@ class MetricsWriter:
 def _json_float(v: float):
   v = float(v)
   return v if math.isfinite(v) else str(v)
-
-
-def _atomic_write_text(path: pathlib.Path, text: str) -> None:
-  try:
-    from gaitjax import io as gio  # pylint: disable=g-import-not-at-top
-    gio.atomic_write_text(path, text)
-  except ImportError:
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(text)
-    os.replace(tmp, path)
 
 
 def _mean_metrics(rows: Sequence[Mapping[str, float]]) -> Dict[str, float]:
@@ -334,7 +325,7 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str, *,
   workdir = pathlib.Path(os.fspath(workdir)).absolute()
   workdir.mkdir(parents=True, exist_ok=True)
   if is_chief:
-    _atomic_write_text(workdir / CONFIG_FILE,
+    files.atomic_write_text(workdir / CONFIG_FILE,
                        config_utils.config_to_json(config) + "\n")
 
   task = task or tasks_lib.get_task(config)
@@ -377,7 +368,7 @@ def _train(config, workdir, data, task, ckpt, init_from, t_start, devices,
     state, start_step, provenance = _initial_state(
         config, task, example, init_rng, ckpt, data, replicated, init_from)
     if init_from is not None and init_from.params is not None and is_chief:
-      _atomic_write_text(workdir / INIT_FROM_FILE,
+      files.atomic_write_text(workdir / INIT_FROM_FILE,
                          json.dumps(provenance, indent=2, sort_keys=True)
                          + "\n")
     writer.truncate_after(start_step)

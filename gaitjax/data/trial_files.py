@@ -1,10 +1,8 @@
-"""File input and output: atomic writes, OpenSim .mot, trial .csv/.mot/.npz.
+"""Trial files: OpenSim .mot and trial .csv/.mot/.npz, read and written.
 
-Every writer goes through one atomic path (temp file in the target folder,
-flush, fsync, ``os.replace``), so a crash or a full disk never leaves a
-half-written result under the final name. Every reader turns a problem with
-the user's file into a one-line ``DataError`` that names the file, the
-column / line and what was expected.
+Every reader turns a problem with the user's file into a one-line
+``DataError`` that names the file, the column / line and what was expected;
+every writer is atomic (``gaitjax.files``).
 
 Trial files (``read_trial_file``) hold a ``time`` column in seconds and the
 six channels of ``gaitjax.constants.CHANNELS`` in degrees with clinical signs.
@@ -16,20 +14,17 @@ taken as written: the Rajagopal model's knee_angle is flexion +, gait2392's
 """
 import csv
 import dataclasses
-import json
 import os
 import pathlib
-import tempfile
 import zipfile
-from typing import Any, Callable, Dict, List, Sequence, Tuple, Union
+from typing import Any, Dict, List, Sequence, Tuple
 
 import numpy as np
 
 from gaitjax import constants
 from gaitjax.data import preprocess
 from gaitjax.errors import DataError
-
-PathLike = Union[str, os.PathLike]
+from gaitjax.files import PathLike, atomic_save_npz, atomic_write_text
 
 TRIAL_EXTENSIONS: Tuple[str, ...] = (".csv", ".mot", ".npz")
 # Two samples are the least that define a sampling rate; whether a trial is
@@ -38,101 +33,6 @@ MIN_TRIAL_ROWS: int = 2
 TIME_ALIASES: Tuple[str, ...] = ("time", "time_s")
 # .mot coordinates that are translations (m), not angles: never converted.
 _TRANSLATION_SUFFIXES: Tuple[str, ...] = ("_tx", "_ty", "_tz")
-
-
-def _read_umask() -> int:
-  # os.umask can only be read by setting it; do it once, at import.
-  mask = os.umask(0o022)
-  os.umask(mask)
-  return mask
-
-
-_UMASK = _read_umask()
-
-
-# --------------------------------------------------------------- atomic writes
-def _atomic_write(path: PathLike, write: Callable[[Any], None]) -> None:
-  """Writes through ``write(binary_file)`` to a temp file, then renames it."""
-  path = os.fspath(path)
-  folder = os.path.dirname(os.path.abspath(path))
-  tmp = None
-  try:
-    fd, tmp = tempfile.mkstemp(prefix="." + os.path.basename(path) + ".",
-                               suffix=".tmp", dir=folder)
-    with os.fdopen(fd, "wb") as f:
-      write(f)
-      f.flush()
-      os.fsync(f.fileno())
-    # mkstemp creates 0600; give the result the permissions open() would.
-    os.chmod(tmp, 0o666 & ~_UMASK)
-    os.replace(tmp, path)
-    tmp = None
-  except OSError as e:
-    reason = e.strerror or str(e)
-    raise DataError(f"{path}: cannot write ({reason})") from e
-  finally:
-    if tmp is not None:
-      try:
-        os.remove(tmp)
-      except OSError:
-        pass
-  _fsync_folder(folder)
-
-
-def _fsync_folder(folder: str) -> None:
-  # Makes the rename itself durable; not possible on every platform.
-  try:
-    fd = os.open(folder, os.O_RDONLY)
-  except OSError:
-    return
-  try:
-    os.fsync(fd)
-  except OSError:
-    pass
-  finally:
-    os.close(fd)
-
-
-def atomic_write_bytes(path: PathLike, data: bytes) -> None:
-  """Writes ``data`` to ``path`` atomically (DataError if impossible)."""
-  _atomic_write(path, lambda f: f.write(data))
-
-
-def atomic_write_text(path: PathLike, text: str) -> None:
-  """Writes ``text`` (UTF-8) to ``path`` atomically."""
-  atomic_write_bytes(path, text.encode("utf-8"))
-
-
-def atomic_save_npz(path: PathLike, **arrays: Any) -> None:
-  """``np.savez`` to ``path`` atomically; object arrays are refused.
-
-  Refusing pickles keeps every file readable with ``allow_pickle=False``.
-  """
-  arrays = {k: np.asarray(v) for k, v in arrays.items()}
-  for key, value in arrays.items():
-    if value.dtype == object:
-      raise DataError(f"{os.fspath(path)}: array {key!r} has dtype object;"
-                      " only numeric or string arrays can be saved")
-  _atomic_write(path, lambda f: np.savez(f, allow_pickle=False, **arrays))
-
-
-def _json_default(obj: Any) -> Any:
-  if isinstance(obj, np.ndarray):
-    return obj.tolist()
-  if isinstance(obj, np.generic):
-    return obj.item()
-  if isinstance(obj, pathlib.PurePath):
-    return str(obj)
-  raise TypeError(f"not JSON serialisable: {type(obj).__name__}")
-
-
-def atomic_write_json(path: PathLike, obj: Any) -> None:
-  """Writes ``obj`` as indented JSON atomically (numpy values allowed)."""
-  try:
-    text = json.dumps(obj, indent=2, sort_keys=True, default=_json_default)
-  except (TypeError, ValueError) as e:
-    raise DataError(f"{os.fspath(path)}: cannot encode as JSON ({e})") from e
-  atomic_write_text(path, text + "\n")
 
 
 # ---------------------------------------------------------------- OpenSim .mot
