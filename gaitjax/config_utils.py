@@ -10,6 +10,7 @@ from typing import Any, Iterable, Mapping, Optional
 
 import ml_collections
 
+from gaitjax import files
 from gaitjax.errors import ConfigError
 
 MODEL_NAMES = ("diffusion", "mlp", "tcn")
@@ -210,20 +211,7 @@ def _tuples(value: Any) -> Any:
 
 def config_to_dict(config: ml_collections.ConfigDict) -> dict:
   """A JSON-serialisable plain dict of the config (tuples become lists)."""
-  return json.loads(json.dumps(config.to_dict(), default=_json_default))
-
-
-def _json_default(o):
-  try:
-    import numpy as np  # pylint: disable=g-import-not-at-top
-    if isinstance(o, np.generic):
-      return o.item()
-    if isinstance(o, np.ndarray):
-      return o.tolist()
-  except ImportError:
-    pass
-  raise TypeError(f"config value {o!r} of type {type(o).__name__} is not "
-                  f"JSON serialisable")
+  return json.loads(json.dumps(files.to_jsonable(config.to_dict())))
 
 
 def config_to_json(config: ml_collections.ConfigDict) -> str:

@@ -141,7 +141,8 @@ def to_jsonable(x: Any, *, finite_only: bool = False,
     if dataclasses.is_dataclass(v) and not isinstance(v, type):
       return conv(dataclasses.asdict(v))
     if strict:
-      raise TypeError(f"not JSON serialisable: {type(v).__name__}")
+      raise TypeError(f"{v!r} of type {type(v).__name__} is not JSON "
+                      "serialisable")
     return str(v)
   return conv(x)
 

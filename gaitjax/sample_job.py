@@ -162,7 +162,8 @@ def run_job(generator, requests: List[Request], out_dir: str, *,
   if temperature != 1.0:     # absent = 1: older meta.json files still match
     meta["sampler"]["temperature"] = temperature
   meta.update(meta_extra or {})
-  _write_meta_once(out_dir, json.loads(json.dumps(meta, default=_jsonable)))
+  _write_meta_once(out_dir, json.loads(json.dumps(
+      files.to_jsonable(meta, strict=False))))
   mine = [r for c in chunks for r in requests[c:c + chunk_size]]
   todo = [r for r in mine if not _is_done(_outputs(out_dir, r))]
   skipped = len(mine) - len(todo)
@@ -243,18 +244,10 @@ def _write_outputs(out_dir: str, req: Request, mean: np.ndarray,
   t = np.arange(mean.shape[0]) / constants.RATE_HZ
   # The .mot is written last: a request counts as done only when all exist.
   trial_files.write_trial_npz(paths["npz"], t, mean, angles_std=std,
-                      subject=req.subject, v_src=req.v_src, v_tgt=req.v_tgt)
+                              subject=req.subject, v_src=req.v_src,
+                              v_tgt=req.v_tgt)
   trial_files.write_trial_csv(paths["csv"], t, mean)
   trial_files.write_mot(paths["mot"], t, mean, name=req.stem)
-
-
-def _jsonable(o):
-  if isinstance(o, (np.floating, np.integer)):
-    return o.item()
-  if isinstance(o, np.ndarray):
-    return o.tolist()
-  return str(o)
-
 
 
 def main_from_flags(flags) -> dict:

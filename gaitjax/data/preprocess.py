@@ -6,7 +6,7 @@ polyphase resampler (``scipy.signal.resample_poly``) does both at once.
 """
 import fractions
 import math
-from typing import Optional
+from typing import Callable, Optional
 
 import chex
 import numpy as np
@@ -34,21 +34,37 @@ _FILTER_HALF_LEN_FACTOR: int = 10
 MIN_WALKING_RANGE_DEG: float = 2.0 * math.pi
 
 
+def _sample(i: int) -> str:
+  return f"sample {i}"
+
+
+def check_time_finite(time: np.ndarray, where: str,
+                      row: Callable[[int], str] = _sample) -> None:
+  """DataError at the first NaN/Inf of ``time: [T]``; ``row(i)`` names it."""
+  bad = np.flatnonzero(~np.isfinite(time))
+  if bad.size:
+    raise DataError(f"{where}: NaN/Inf in time at {row(int(bad[0]))}")
+
+
+def check_time_increasing(time: np.ndarray, where: str,
+                          row: Callable[[int], str] = _sample) -> None:
+  """DataError at the first step of ``time: [T]`` that is not forward."""
+  bad = np.flatnonzero(np.diff(time) <= 0)
+  if bad.size:
+    i = int(bad[0]) + 1
+    raise DataError(f"{where}: time is not strictly increasing at {row(i)}"
+                    f" ({time[i - 1]:.6g} s then {time[i]:.6g} s)")
+
+
 def sampling_rate(time: np.ndarray, where: str = "time") -> float:
   """Sampling rate in Hz of a uniform, strictly increasing ``time: [T]`` s."""
   time = np.asarray(time, dtype=np.float64)
   if time.ndim != 1 or time.shape[0] < 2:
     raise DataError(f"{where}: need at least 2 time samples to know the"
                     f" sampling rate, got shape {time.shape}")
-  if not np.all(np.isfinite(time)):
-    i = int(np.flatnonzero(~np.isfinite(time))[0])
-    raise DataError(f"{where}: NaN/Inf in time at sample {i}")
+  check_time_finite(time, where)
+  check_time_increasing(time, where)
   steps = np.diff(time)
-  bad = np.flatnonzero(steps <= 0)
-  if bad.size:
-    i = int(bad[0]) + 1
-    raise DataError(f"{where}: time is not strictly increasing at sample {i}"
-                    f" ({time[i - 1]:.6g} s then {time[i]:.6g} s)")
   rate = (time.shape[0] - 1) / (time[-1] - time[0])
   grid = time[0] + np.arange(time.shape[0]) / rate
   off = np.abs(time - grid)

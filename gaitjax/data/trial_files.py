@@ -315,18 +315,11 @@ def _check_trial_arrays(path: pathlib.Path, time: np.ndarray,
   if time.shape[0] < MIN_TRIAL_ROWS:
     raise DataError(f"{path}: too few rows ({time.shape[0]}); need at least"
                     f" {MIN_TRIAL_ROWS}")
-  bad = np.argwhere(~np.isfinite(time))
-  if bad.size:
-    raise DataError(f"{path}: NaN/Inf in time at {where(int(bad[0, 0]))}")
+  preprocess.check_time_finite(time, str(path), where)
   bad = np.argwhere(~np.isfinite(angles))
   if bad.size:
     i, j = (int(v) for v in bad[0])
     raise DataError(f"{path}: NaN/Inf in {constants.CHANNELS[j]} at "
                     f"{where(i)}")
-  steps = np.diff(time)
-  bad = np.flatnonzero(steps <= 0)
-  if bad.size:
-    i = int(bad[0]) + 1
-    raise DataError(f"{path}: time is not strictly increasing at {where(i)}"
-                    f" ({time[i - 1]:.6g} s then {time[i]:.6g} s)")
+  preprocess.check_time_increasing(time, str(path), where)
   preprocess.sampling_rate(time, where=str(path))

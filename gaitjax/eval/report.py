@@ -5,7 +5,6 @@
 'analyses': {...}} (summary computed when missing). Non-finite numbers are
 written to JSON as null; every file is written atomically.
 """
-import dataclasses
 import json
 import math
 import os
@@ -21,25 +20,6 @@ from gaitjax.eval import metrics
 _DASH = "-"
 # Short cohort names for table headers (a terminal is ~120 columns wide).
 _ABBREV = {"able_bodied": "AB", "stroke": "ST"}
-
-
-def _jsonable(x: Any) -> Any:
-  """numpy / NaN -> plain JSON values (non-finite floats become None)."""
-  if dataclasses.is_dataclass(x) and not isinstance(x, type):
-    return _jsonable(dataclasses.asdict(x))
-  if isinstance(x, Mapping):
-    return {str(k): _jsonable(v) for k, v in x.items()}
-  if isinstance(x, (list, tuple)):
-    return [_jsonable(v) for v in x]
-  if isinstance(x, np.ndarray):
-    return _jsonable(x.tolist())
-  if isinstance(x, (bool, np.bool_)):
-    return bool(x)
-  if isinstance(x, (int, np.integer)):
-    return int(x)
-  if isinstance(x, (float, np.floating)):
-    return float(x) if math.isfinite(float(x)) else None
-  return x
 
 
 def _entry(value: Any) -> Dict[str, Any]:
@@ -249,7 +229,8 @@ def write_report(out_dir: str, results: Mapping[str, Mapping[str, Any]],
                         for m, by in entries.items()}}
   metrics_path = os.path.join(out_dir, "metrics.json")
   files.atomic_write_text(metrics_path,
-                        json.dumps(_jsonable(doc), indent=1, allow_nan=False))
+                        json.dumps(files.to_jsonable(doc, finite_only=True),
+                                   indent=1, allow_nan=False))
 
   main = extra.get("main_model") or next(iter(entries), None)
   md = ["# gaitjax evaluation report", ""]
