@@ -3,13 +3,13 @@ import numpy as np
 import pytest
 
 from gaitjax.data import reference
+from gaitjax.data import regression
 from gaitjax.data import synthetic
 from gaitjax.data.dataset import TrialSet
 from gaitjax.data.preprocess import to_model_input
 from gaitjax.errors import DataError
 from gaitjax.gait import cycles
 from gaitjax.eval import evaluate as ev
-from gaitjax.eval import regression
 
 RATE = 20.0
 SPEEDS = (0.6, 0.9, 1.2, 1.5)

@@ -12,7 +12,7 @@ cycles line up with the target's makes r small and aligned. Kinds:
 * ``'template'``: the subject's mean source cycle plus the population change
   of the mean cycle between the two speeds, tiled at the expected cadence.
 * ``'regression'``: the mean cycle and cadence that ``cycle_regression``
-  (gaitjax.eval.regression, fitted on the training population) predicts
+  (gaitjax.data.regression, fitted on the training population) predicts
   from the source's mean cycle, cadence and the two speeds, tiled like the
   template. The residual then holds only what that regression cannot
   predict; the ``template`` argument is the CycleRegression (it also
@@ -287,8 +287,8 @@ def model_from_dict(d: Mapping[str, Any]):
   """A checkpoint's saved population model: TemplateModel, or the
   CycleRegression of data.reference='regression' (``kind`` field)."""
   if isinstance(d, Mapping) and d.get("kind") == "cycle_regression":
-    # Lazy: gaitjax.eval.regression builds on this module.
-    from gaitjax.eval import regression  # pylint: disable=import-outside-toplevel
+    # Lazy: gaitjax.data.regression builds on this module.
+    from gaitjax.data import regression  # pylint: disable=import-outside-toplevel
     return regression.CycleRegression.from_dict(d)
   return TemplateModel.from_dict(d)
 

@@ -34,11 +34,11 @@ from typing import Any, Dict, Mapping, Optional, Sequence, Tuple
 
 import numpy as np
 
-from gaitjax.data import reference, synthetic
+from gaitjax.data import reference, regression, synthetic
 from gaitjax.data.dataset import TrialSet
 from gaitjax.data.preprocess import to_model_input
 from gaitjax.errors import DataError
-from gaitjax.eval import baseline_rows, regression
+from gaitjax.eval import baseline_rows
 
 KINDS: Tuple[str, ...] = ("bound", "bound_recording", "noise_floor")
 SOURCES = {"synthetic_able_bodied": "able_bodied"}

@@ -1,6 +1,6 @@
 """Baseline rows beyond the three simple ones, built for one evaluation.
 
-* ``cycle_regression`` (``gaitjax.eval.regression``): fitted on the 'train'
+* ``cycle_regression`` (``gaitjax.data.regression``): fitted on the 'train'
   split of the evaluated able-bodied dataset (or of ``regression_dataset``,
   e.g. the pretraining population when the model was pretrained on it);
   evaluated on every cohort, like the cycle template.
@@ -16,8 +16,8 @@ import logging
 from typing import Any, Dict, List, Optional, Tuple
 
 from gaitjax import constants
+from gaitjax.data import regression
 from gaitjax.errors import GaitjaxError
-from gaitjax.eval import regression
 
 
 def build_rows(data_dir: str, able_bodied_dataset: str, *,

@@ -171,7 +171,7 @@ def load_train_data(config: ml_collections.ConfigDict,
           "'regression', or fine-tune with the prior's reference or with "
           "init_from_stats='finetune' (refits on this run's data)")
   elif data_cfg.reference == "regression":
-    from gaitjax.eval import regression  # pylint: disable=import-outside-toplevel
+    from gaitjax.data import regression  # pylint: disable=import-outside-toplevel
     template = regression.fit(train, rate_hz=float(data_cfg.rate_hz))
   else:
     try:
