@@ -23,9 +23,13 @@ import numpy as np
 
 from gaitjax import constants
 from gaitjax.data import preprocess
+from gaitjax.data import reference
+from gaitjax.data import regression
 from gaitjax.data.normalize import NormStats
 from gaitjax.data.trial import Trial
 from gaitjax.errors import ConfigError, DataError
+from gaitjax.train import checkpoint as ckpt_lib
+from gaitjax.train import tasks
 
 ArrayLike = Union[np.ndarray, Sequence[float], float]
 
@@ -103,9 +107,6 @@ class Generator:
                temperature: Optional[float] = None,
                batch_size: Optional[int] = None,
                allow_extrapolation: bool = False):
-    from gaitjax.data import reference
-    from gaitjax.train import checkpoint as ckpt_lib
-    from gaitjax.train import tasks
 
     bundle = ckpt_lib.load_for_inference(checkpoint, which)
     config = ml_collections.ConfigDict(bundle.config.to_dict())
@@ -128,7 +129,7 @@ class Generator:
     self.bundle = bundle
     self.params = bundle.params
     self.stats: Dict[str, NormStats] = dict(bundle.stats)
-    self.template = (reference.model_from_dict(bundle.template)
+    self.template = (regression.model_from_dict(bundle.template)
                      if bundle.template else None)
     self.allow_extrapolation = allow_extrapolation
     self._warned_speeds = set()
@@ -243,7 +244,6 @@ class Generator:
 
   def _references(self, x_src, v_src, v_tgt) -> np.ndarray:
     """x_ref [N, S, T, 6] degrees for every (source, target speed)."""
-    from gaitjax.data import reference
     kind = self.config.data.reference
     n, s = v_tgt.shape
     refs = np.empty((n, s) + x_src.shape[1:], np.float32)

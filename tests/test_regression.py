@@ -9,6 +9,7 @@ from gaitjax.data.dataset import TrialSet
 from gaitjax.data.preprocess import to_model_input
 from gaitjax.errors import DataError
 from gaitjax.gait import cycles
+from gaitjax.eval import baseline_rows
 from gaitjax.eval import evaluate as ev
 
 RATE = 20.0
@@ -138,7 +139,7 @@ def test_needs_three_subjects(cohort):
 def test_is_a_baseline_row_of_the_evaluation(cohort):
   train = cohort.select(np.isin(cohort.subject, ["AB01", "AB02", "AB03"]))
   test = cohort.select(np.isin(cohort.subject, ["AB05", "AB06"]))
-  row = regression.RegressionBaseline(regression.fit(train))
+  row = baseline_rows.RegressionBaseline(regression.fit(train))
   data = ev.CohortData(name="able_bodied", eval_set=test, pool=cohort)
   res = ev.evaluate_cohorts({}, [data], template=row.model.template,
                             randomised_encoding=False,
@@ -167,19 +168,19 @@ def test_round_trips_through_a_dict_and_serves_as_a_reference(cohort):
   import json
   from gaitjax.errors import CheckpointError
   fitted = regression.fit(cohort)
-  again = reference.model_from_dict(json.loads(json.dumps(fitted.to_dict())))
+  again = regression.model_from_dict(json.loads(json.dumps(fitted.to_dict())))
   assert isinstance(again, regression.CycleRegression)
   x_src, v_src = cohort.x[0], float(cohort.speed[0])
   np.testing.assert_allclose(again.predict_source(x_src, v_src, [1.5]),
                              fitted.predict_source(x_src, v_src, [1.5]),
                              atol=1e-9)
-  assert isinstance(reference.model_from_dict(fitted.template.to_dict()),
+  assert isinstance(regression.model_from_dict(fitted.template.to_dict()),
                     reference.TemplateModel)
   np.testing.assert_array_equal(again.speeds, fitted.template.speeds)
   bad = fitted.to_dict()
   bad["weights"] = bad["weights"][:-1]
   with pytest.raises(CheckpointError, match="cycle regression"):
-    reference.model_from_dict(bad)
+    regression.model_from_dict(bad)
   # Inference reference == the regression's own synthesis.
   ref = reference.make_reference("regression", x_src, v_src, 1.5, fitted)
   np.testing.assert_allclose(ref, fitted.predict_source(x_src, v_src,

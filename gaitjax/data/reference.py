@@ -283,16 +283,6 @@ class TemplateModel:
                rate_hz=float(d.get("rate_hz", constants.RATE_HZ)))
 
 
-def model_from_dict(d: Mapping[str, Any]):
-  """A checkpoint's saved population model: TemplateModel, or the
-  CycleRegression of data.reference='regression' (``kind`` field)."""
-  if isinstance(d, Mapping) and d.get("kind") == "cycle_regression":
-    # Lazy: gaitjax.data.regression builds on this module.
-    from gaitjax.data import regression  # pylint: disable=import-outside-toplevel
-    return regression.CycleRegression.from_dict(d)
-  return TemplateModel.from_dict(d)
-
-
 def expected_cadence(source_cadence: float, v_src: float, v_tgt: float,
                      template: TemplateModel) -> float:
   """Source cadence x population cadence(v_tgt) / cadence(v_src)."""

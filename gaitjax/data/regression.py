@@ -46,7 +46,8 @@ cycle template's fallback (``reference.template_baseline``).
 """
 import dataclasses
 import logging
-from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
+from typing import (Any, Dict, List, Mapping, Optional, Sequence, Tuple,
+                    Union)
 
 import numpy as np
 
@@ -54,7 +55,6 @@ from gaitjax import constants
 from gaitjax.data import reference
 from gaitjax.data.dataset import TrialSet
 from gaitjax.errors import CheckpointError, DataError
-from gaitjax.eval import baseline_rows
 
 NAME = "cycle_regression"
 ALPHAS: Tuple[float, ...] = tuple(float(a) for a in np.logspace(-4, 2, 13))
@@ -192,7 +192,7 @@ class CycleRegression:
     return self.template.population_cadence(speed)
 
   def to_dict(self) -> Dict[str, Any]:
-    """JSON-safe dict; ``from_dict`` (or reference.model_from_dict)
+    """JSON-safe dict; ``from_dict`` (or model_from_dict)
     inverts it."""
     return {
         "kind": NAME, "version": 1,
@@ -526,34 +526,10 @@ def fit(train: TrialSet, *, rate_hz: float = constants.RATE_HZ,
       num_subjects=len(subjects), num_pairs=num_pairs)
 
 
-# ---------------------------------------------------------- evaluation row
-class RegressionBaseline:
-  """The fitted regression with Generator.generate's contract.
-
-  Args:
-    model: a fitted CycleRegression.
-    rate_hz: sampling rate of the evaluated data.
-    source: where it was fitted (for the report).
-  """
-  is_baseline = True
-  deterministic = True
-  config = None
-
-  def __init__(self, model: CycleRegression,
-               rate_hz: float = constants.RATE_HZ, source: str = ""):
-    self.model = model
-    self.rate_hz = float(rate_hz)
-    self.source = source
-
-  def predict_source(self, x_src: np.ndarray, v_src: float,
-                     v_tgt: Sequence[float]) -> np.ndarray:
-    """[T, 6] -> [S, T, 6]."""
-    return self.model.predict_source(x_src, v_src, v_tgt, rate_hz=self.rate_hz)
-
-  def generate(self, sources, v_src, v_tgt, *, num_samples: int = 1,
-               seed: int = 0, cohort: str = "able_bodied"
-               ) -> baseline_rows.RowsResult:
-    """Same contract as Generator.generate (std 0)."""
-    del seed, cohort
-    return baseline_rows.generate_rows(self.predict_source, sources, v_src,
-                                       v_tgt, num_samples=num_samples)
+def model_from_dict(d: Mapping[str, Any]
+                    ) -> Union[reference.TemplateModel, CycleRegression]:
+  """A checkpoint's saved population model: TemplateModel, or the
+  CycleRegression of data.reference='regression' (``kind`` field)."""
+  if isinstance(d, Mapping) and d.get("kind") == "cycle_regression":
+    return CycleRegression.from_dict(d)
+  return reference.TemplateModel.from_dict(d)

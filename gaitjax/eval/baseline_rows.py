@@ -6,13 +6,16 @@ that returns one prediction per target speed; ``generate_rows`` turns it into
 evaluation job treats it like a checkpoint. Rows defined here carry
 ``is_baseline = True`` (the evaluation job then calls them 'simple' and never
 picks one as the main model) and ``deterministic = True`` (no calibration:
-their K samples are identical).
+their K samples are identical). ``RegressionBaseline`` is the fitted cycle
+regression (``gaitjax.data.regression``) as such a row.
 """
 import dataclasses
 from typing import Callable, Sequence
 
 import numpy as np
 
+from gaitjax import constants
+from gaitjax.data import regression
 from gaitjax.errors import DataError
 
 # (x_src [T, 6], v_src, v_tgts [S]) -> [S, T, 6]
@@ -62,3 +65,35 @@ def generate_rows(predict_source: PredictSource, sources: np.ndarray,
   return RowsResult(mean=mean, std=np.zeros_like(mean),
                     samples=np.repeat(mean[:, :, None], k, axis=2),
                     extrapolated=np.zeros(v_tgt.shape, bool))
+
+
+class RegressionBaseline:
+  """The fitted regression with Generator.generate's contract.
+
+  Args:
+    model: a fitted regression.CycleRegression.
+    rate_hz: sampling rate of the evaluated data.
+    source: where it was fitted (for the report).
+  """
+  is_baseline = True
+  deterministic = True
+  config = None
+
+  def __init__(self, model: regression.CycleRegression,
+               rate_hz: float = constants.RATE_HZ, source: str = ""):
+    self.model = model
+    self.rate_hz = float(rate_hz)
+    self.source = source
+
+  def predict_source(self, x_src: np.ndarray, v_src: float,
+                     v_tgt: Sequence[float]) -> np.ndarray:
+    """[T, 6] -> [S, T, 6]."""
+    return self.model.predict_source(x_src, v_src, v_tgt, rate_hz=self.rate_hz)
+
+  def generate(self, sources, v_src, v_tgt, *, num_samples: int = 1,
+               seed: int = 0, cohort: str = "able_bodied"
+               ) -> RowsResult:
+    """Same contract as Generator.generate (std 0)."""
+    del seed, cohort
+    return generate_rows(self.predict_source, sources, v_src, v_tgt,
+                         num_samples=num_samples)

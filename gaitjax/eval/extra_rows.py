@@ -18,6 +18,7 @@ from typing import Any, Dict, List, Optional, Tuple
 from gaitjax import constants
 from gaitjax.data import regression
 from gaitjax.errors import GaitjaxError
+from gaitjax.eval import baseline_rows
 
 
 def build_rows(data_dir: str, able_bodied_dataset: str, *,
@@ -49,7 +50,7 @@ def build_rows(data_dir: str, able_bodied_dataset: str, *,
   try:
     train = dataset_lib.load_split(data_dir, fit_on, "train")
     model = regression.fit(train, rate_hz=rate_hz)
-    rows[regression.NAME] = regression.RegressionBaseline(
+    rows[regression.NAME] = baseline_rows.RegressionBaseline(
         model, rate_hz, source=f"{fit_on} train split")
     info[regression.NAME] = dict(model.summary(), dataset=fit_on)
     notes.append(

@@ -46,6 +46,12 @@ from absl import logging
 from gaitjax import config_utils
 from gaitjax import distributed
 from gaitjax import files
+from gaitjax.data import dataset as dataset_lib
+from gaitjax.data import normalize
+from gaitjax.data import pairs as pairs_lib
+from gaitjax.data import pipeline
+from gaitjax.data import reference
+from gaitjax.data import regression
 from gaitjax.errors import (CheckpointError, ConfigError, DataError,
                             TrainingError)
 from gaitjax.train import checkpoint as ckpt_lib
@@ -140,10 +146,6 @@ def load_train_data(config: ml_collections.ConfigDict,
       on the training split (same case).
   """
   # pylint: disable=g-import-not-at-top
-  from gaitjax.data import dataset as dataset_lib
-  from gaitjax.data import pairs as pairs_lib
-  from gaitjax.data import pipeline
-  from gaitjax.data import reference
   data_cfg = config.data
   data_dir, name = data_cfg.data_dir, data_cfg.dataset
   train = dataset_lib.load_split(data_dir, name, "train")
@@ -161,7 +163,7 @@ def load_train_data(config: ml_collections.ConfigDict,
                      e)
   if template is not None:
     if not hasattr(template, "to_dict"):
-      template = reference.model_from_dict(template)
+      template = regression.model_from_dict(template)
     if (data_cfg.reference == "regression"
         and not hasattr(template, "predict_cycles")):
       raise ConfigError(
@@ -171,7 +173,6 @@ def load_train_data(config: ml_collections.ConfigDict,
           "'regression', or fine-tune with the prior's reference or with "
           "init_from_stats='finetune' (refits on this run's data)")
   elif data_cfg.reference == "regression":
-    from gaitjax.data import regression  # pylint: disable=import-outside-toplevel
     template = regression.fit(train, rate_hz=float(data_cfg.rate_hz))
   else:
     try:
@@ -515,7 +516,6 @@ def _prepare_init_from(config: ml_collections.ConfigDict,
   if mode not in INIT_FROM_STATS:
     raise ConfigError(f"config.train.init_from_stats must be one of "
                       f"{', '.join(INIT_FROM_STATS)}; got {mode!r}")
-  from gaitjax.data import normalize  # pylint: disable=g-import-not-at-top
   if ckpt.latest_step() is not None:
     logging.info("train.init_from=%s is not used: the run resumes from its "
                  "own checkpoint", source)
@@ -637,5 +637,4 @@ def _hms(seconds: float) -> str:
 
 def _prefetch(make_batch, start_step: int, num_items: int):
   """Background-thread batches (pipeline.prefetch)."""
-  from gaitjax.data import pipeline  # pylint: disable=g-import-not-at-top
   return pipeline.prefetch(make_batch, start_step, max(0, num_items))
