@@ -10,6 +10,7 @@ from configs.baselines import mlp as mlp_config
 from configs.baselines import tcn as tcn_config
 from gaitjax.errors import ConfigError
 from gaitjax.models import baselines
+from gaitjax.train import tasks
 
 T, F = 40, 6
 SOURCES = (0.55, 1.05, 1.55)
@@ -138,7 +139,7 @@ def test_tcn_is_conditioned_on_target_speed_and_gathers_by_source():
 
 @pytest.mark.parametrize("name", ["mlp", "tcn"])
 def test_adamw_mse_steps_reduce_loss_on_a_tiny_mapping(name):
-  task = baselines.make_task(_tiny_config(name))
+  task = tasks.make_baseline_task(_tiny_config(name))
   # Synthetic mapping: target = shifted, scaled source; fixed pair speeds.
   rng = np.random.default_rng(1)
   t = np.arange(T) / 20.0
@@ -169,7 +170,7 @@ def test_adamw_mse_steps_reduce_loss_on_a_tiny_mapping(name):
 
 @pytest.mark.parametrize("name", ["mlp", "tcn"])
 def test_make_task_contract(name):
-  task = baselines.make_task(_tiny_config(name))
+  task = tasks.make_baseline_task(_tiny_config(name))
   batch = _batch()
   params = task.init_params(jax.random.PRNGKey(0), batch)
   loss, metrics = jax.jit(lambda p, b: task.loss_fn(
@@ -198,17 +199,17 @@ def test_config_errors_name_the_field():
   config = _tiny_config("mlp")
   config.data.source_speeds = (0.55, 0.9)
   with pytest.raises(ConfigError, match="data.source_speeds"):
-    baselines.make_task(config)
+    tasks.make_baseline_task(config)
   config = _tiny_config("mlp")
   config.model.target_speeds = (1.0, 0.5)
   with pytest.raises(ConfigError, match="model.target_speeds"):
-    baselines.make_task(config)
+    tasks.make_baseline_task(config)
   config = _tiny_config("mlp")
   config.model.name = "diffusion"
   with pytest.raises(ConfigError, match="model.name"):
     baselines.build_model(config)
   bad = ml_collections.ConfigDict(_tiny_config("mlp").to_dict())
   bad.model.mlp_time_stride = 3
-  task = baselines.make_task(bad)
+  task = tasks.make_baseline_task(bad)
   with pytest.raises(ConfigError, match="mlp_time_stride"):
     task.init_params(jax.random.PRNGKey(0), _batch())

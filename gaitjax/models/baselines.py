@@ -33,7 +33,6 @@ C=64, K=5, dilations 1..32 the receptive field is 253 frames (12.6 s) and the
 bank has 1,195,044 parameters. Non-causal because the whole source sequence
 is given.
 """
-import dataclasses
 from typing import Any, Callable, Dict, Sequence, Tuple
 
 import chex
@@ -303,58 +302,3 @@ def param_count(config: ml_collections.ConfigDict) -> int:
   v = jax.ShapeDtypeStruct((1,), jnp.float32)
   shapes = jax.eval_shape(model.init, jax.random.PRNGKey(0), x, v, v)
   return count_params(shapes["params"])
-
-
-@dataclasses.dataclass(frozen=True)
-class _LocalTask:
-  """Stand-in with gaitjax.train.tasks.Task's fields, used only if that
-  module is absent."""
-  init_params: Callable[..., Params]
-  loss_fn: Callable[..., Tuple[Array, Dict[str, Array]]]
-  predict_fn: Callable[..., Array]
-
-
-def _per_device(batch: Batch) -> Tuple[Array, Array, Array]:
-  """x_src [B, T, F], v_src [B], v_tgt [B]; a [D, B/D, ...] batch is merged."""
-  x = jnp.asarray(batch["x_src"])
-  v_src, v_tgt = jnp.asarray(batch["v_src"]), jnp.asarray(batch["v_tgt"])
-  if x.ndim == 4:
-    x = x.reshape((-1,) + x.shape[2:])
-    v_src, v_tgt = v_src.reshape(-1), v_tgt.reshape(-1)
-  return x, v_src, v_tgt
-
-
-def make_task(config: ml_collections.ConfigDict) -> Any:
-  """Task (init_params, loss_fn, predict_fn) of the configured baseline.
-
-  Batches are per device and normalised: x_src, x_tgt [B, T, F],
-  v_src, v_tgt [B] m/s. x_ref and subject are ignored: the baselines map
-  the raw source sequence [P II.G].
-  """
-  try:
-    from gaitjax.train.tasks import Task  # pylint: disable=g-import-not-at-top
-  except ImportError:
-    Task = _LocalTask  # noqa: N806
-  model = build_model(config)
-
-  def init_params(rng: Array, example_batch: Batch) -> Params:
-    x, v_src, v_tgt = _per_device(example_batch)
-    return model.init(rng, x, v_src, v_tgt)["params"]
-
-  def predict_fn(params: Params, batch: Batch, rng: Array) -> Array:
-    """Normalised x_tgt [B, T, F] float32 (deterministic; rng unused)."""
-    del rng
-    chex.assert_rank(batch["x_src"], 3)
-    return model.apply({"params": params}, batch["x_src"], batch["v_src"],
-                       batch["v_tgt"])
-
-  def loss_fn(params: Params, batch: Batch, rng: Array, *,
-              train: bool) -> Tuple[Array, Dict[str, Array]]:
-    """MSE on the normalised target sequence [P II.G]."""
-    del train  # no dropout or batch statistics
-    pred = predict_fn(params, batch, rng)
-    err = pred - batch["x_tgt"].astype(jnp.float32)
-    mse = jnp.mean(err**2)
-    return mse, {"loss": mse, "mse": mse, "mae": jnp.mean(jnp.abs(err))}
-
-  return Task(init_params=init_params, loss_fn=loss_fn, predict_fn=predict_fn)

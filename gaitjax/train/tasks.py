@@ -14,13 +14,19 @@ import dataclasses
 import functools
 from typing import Any, Callable, Dict, Mapping, Tuple
 
+import chex
 import jax
 import jax.numpy as jnp
 import ml_collections
 import numpy as np
 
 from gaitjax import constants
+from gaitjax.diffusion import losses
+from gaitjax.diffusion import sampling
+from gaitjax.diffusion import schedule as sched
 from gaitjax.errors import ConfigError
+from gaitjax.models import baselines
+from gaitjax.models import denoiser
 
 Array = jnp.ndarray
 Batch = Mapping[str, Array]
@@ -54,8 +60,8 @@ class Task:
   name: str = ""
 
 
-# Factories by config.model.name; the baselines are looked up lazily (below)
-# so that this module imports without them. Tests register fakes here.
+# Factories by config.model.name beyond the built-in ones; tests register
+# fakes here.
 _REGISTRY: Dict[str, Callable[[ml_collections.ConfigDict], Task]] = {}
 
 
@@ -81,18 +87,7 @@ def get_task(config: ml_collections.ConfigDict) -> Task:
   elif name == "diffusion":
     task = make_diffusion_task(config)
   elif name in ("mlp", "tcn"):
-    try:
-      # pylint: disable-next=g-import-not-at-top
-      from gaitjax.models import baselines
-    except ImportError as e:
-      raise ConfigError(f"config.model.name={name!r}: the baselines module "
-                        f"gaitjax.models.baselines cannot be imported ({e})"
-                        ) from None
-    make = getattr(baselines, "make_task", None)
-    if make is None:
-      raise ConfigError(f"config.model.name={name!r}: gaitjax.models."
-                        f"baselines has no make_task(config)")
-    task = make(config)
+    task = make_baseline_task(config)
   else:
     known = ("diffusion", "mlp", "tcn") + registered_names()
     raise ConfigError(f"config.model.name={name!r}: expected one of "
@@ -120,15 +115,6 @@ def dummy_batch(config: ml_collections.ConfigDict,
 
 def make_diffusion_task(config: ml_collections.ConfigDict) -> Task:
   """The subject-conditioned residual diffusion model (paper II.D)."""
-  try:
-    # pylint: disable=g-import-not-at-top
-    from gaitjax.diffusion import losses
-    from gaitjax.diffusion import sampling
-    from gaitjax.diffusion import schedule as sched
-    from gaitjax.models import denoiser
-  except ImportError as e:
-    raise ConfigError(f"config.model.name='diffusion': a module it needs "
-                      f"cannot be imported ({e})") from None
   model = denoiser.make_model(config)
   schedule = sched.make_schedule(config.diffusion.schedule,
                                  config.diffusion.num_timesteps)
@@ -203,3 +189,46 @@ def _row_noise(rng: jax.Array, noise_id: Array, shape) -> Array:
   keys = jax.vmap(lambda i: jax.random.fold_in(rng, i))(
       jnp.asarray(noise_id, jnp.int32))
   return jax.vmap(draw)(keys)
+
+
+# -------------------------------------------------------------- baselines
+def _per_device(batch: Batch) -> Tuple[Array, Array, Array]:
+  """x_src [B, T, F], v_src [B], v_tgt [B]; a [D, B/D, ...] batch is merged."""
+  x = jnp.asarray(batch["x_src"])
+  v_src, v_tgt = jnp.asarray(batch["v_src"]), jnp.asarray(batch["v_tgt"])
+  if x.ndim == 4:
+    x = x.reshape((-1,) + x.shape[2:])
+    v_src, v_tgt = v_src.reshape(-1), v_tgt.reshape(-1)
+  return x, v_src, v_tgt
+
+
+def make_baseline_task(config: ml_collections.ConfigDict) -> Task:
+  """Task (init_params, loss_fn, predict_fn) of the configured baseline.
+
+  Batches are per device and normalised: x_src, x_tgt [B, T, F],
+  v_src, v_tgt [B] m/s. x_ref and subject are ignored: the baselines map
+  the raw source sequence [P II.G].
+  """
+  model = baselines.build_model(config)
+
+  def init_params(rng: Array, example_batch: Batch) -> Params:
+    x, v_src, v_tgt = _per_device(example_batch)
+    return model.init(rng, x, v_src, v_tgt)["params"]
+
+  def predict_fn(params: Params, batch: Batch, rng: Array) -> Array:
+    """Normalised x_tgt [B, T, F] float32 (deterministic; rng unused)."""
+    del rng
+    chex.assert_rank(batch["x_src"], 3)
+    return model.apply({"params": params}, batch["x_src"], batch["v_src"],
+                       batch["v_tgt"])
+
+  def loss_fn(params: Params, batch: Batch, rng: Array, *,
+              train: bool) -> Tuple[Array, Dict[str, Array]]:
+    """MSE on the normalised target sequence [P II.G]."""
+    del train  # no dropout or batch statistics
+    pred = predict_fn(params, batch, rng)
+    err = pred - batch["x_tgt"].astype(jnp.float32)
+    mse = jnp.mean(err**2)
+    return mse, {"loss": mse, "mse": mse, "mae": jnp.mean(jnp.abs(err))}
+
+  return Task(init_params=init_params, loss_fn=loss_fn, predict_fn=predict_fn)
