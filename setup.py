@@ -6,7 +6,10 @@ setuptools.setup(
     version="0.1.0",
     description=("Personalised lower-limb kinematics at unseen walking speeds "
                  "with subject-conditioned residual diffusion (JAX/Flax)."),
-    packages=setuptools.find_packages(include=["gaitjax", "gaitjax.*"]),
+    # configs/ ships too: the quickstart and --config=configs/... files
+    # import `configs.default` etc., also from a non-editable install.
+    packages=setuptools.find_packages(
+        include=["gaitjax", "gaitjax.*", "configs", "configs.*"]),
     python_requires=">=3.10",
     install_requires=[
         "jax>=0.10.2",
@@ -31,12 +34,12 @@ setuptools.setup(
     },
     entry_points={
         "console_scripts": [
-            "gaitjax-build-data=gaitjax.cli:build_data_main",
-            "gaitjax-train=gaitjax.cli:train_main",
-            "gaitjax-sample=gaitjax.cli:sample_main",
-            "gaitjax-evaluate=gaitjax.cli:evaluate_main",
-            "gaitjax-quickstart=gaitjax.cli:quickstart_main",
-            "gaitjax-benchmark=gaitjax.cli:benchmark_main",
+            "gaitjax-build-data=gaitjax.cli.build_data:run",
+            "gaitjax-train=gaitjax.cli.train:run",
+            "gaitjax-sample=gaitjax.cli.sample:run",
+            "gaitjax-evaluate=gaitjax.cli.evaluate:run",
+            "gaitjax-quickstart=gaitjax.cli.quickstart:run",
+            "gaitjax-benchmark=gaitjax.cli.benchmark:run",
         ],
     },
 )

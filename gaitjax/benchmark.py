@@ -130,8 +130,8 @@ def size_config(size: str) -> ml_collections.ConfigDict:
   """The config measured as `size`: 'paper' (configs/default.py in float32,
   the CPU's fast dtype), 'cpu_small' or 'tiny' (tests)."""
   # pylint: disable=g-import-not-at-top
-  from gaitjax import cli
-  cli.ensure_repo_on_path()
+  from gaitjax import config_utils
+  config_utils.ensure_repo_on_path()
   from configs import cpu_small, default, tiny
   if size == "paper":
     config = default.get_config()

@@ -6,7 +6,10 @@ the config values a run cannot work with, with one line naming the field
 need the built module (e.g. pos_embedding) stay with the model.
 """
 import json
-from typing import Any, Iterable, Mapping, Optional
+import math
+import pathlib
+import sys
+from typing import Any, Iterable, List, Mapping, Optional, Sequence
 
 import ml_collections
 
@@ -221,3 +224,27 @@ def config_to_json(config: ml_collections.ConfigDict) -> str:
 def config_from_dict(d: Mapping[str, Any]) -> ml_collections.ConfigDict:
   """ConfigDict from config_to_dict's output (lists back to tuples)."""
   return ml_collections.ConfigDict(_tuples(dict(d)))
+
+
+REPO_ROOT = pathlib.Path(__file__).resolve().parents[1]
+
+
+def ensure_repo_on_path() -> None:
+  """Config files do `from configs import default`: make that importable."""
+  if str(REPO_ROOT) not in sys.path:
+    sys.path.insert(0, str(REPO_ROOT))
+
+
+def parse_speeds(values: Sequence[str], flag: str) -> List[float]:
+  """A list flag of speeds ('0.6,1.0') -> floats; ConfigError naming --flag."""
+  speeds = []
+  for v in values:
+    try:
+      speed = float(v)
+    except ValueError:
+      raise ConfigError(f"--{flag}: expected numbers in m/s, got {v!r}"
+                        ) from None
+    if not math.isfinite(speed) or speed <= 0:
+      raise ConfigError(f"--{flag}: speeds must be positive, got {v}")
+    speeds.append(speed)
+  return speeds

@@ -14,7 +14,7 @@ count and sharded over all local devices with `jax.pmap`.
 import dataclasses
 import hashlib
 import logging
-from typing import Dict, Optional, Sequence, Union
+from typing import Dict, Optional, Protocol, Sequence, Union
 
 import jax
 import jax.numpy as jnp
@@ -51,6 +51,21 @@ class GenerationResult:
   v_src: np.ndarray
   v_tgt: np.ndarray
   extrapolated: np.ndarray
+
+
+class GaitGenerator(Protocol):
+  """Anything that generates gait: ``Generator``, the evaluation's baseline
+  rows (``eval.simple_baselines``, ``eval.baseline_rows``) and test fakes.
+
+  ``generate(sources [N, T, 6] deg, v_src [N], v_tgt [N, S] m/s, *,
+  num_samples=K, seed, cohort) -> GenerationResult`` with mean/std
+  [N, S, T, 6] and samples [N, S, K, T, 6] in degrees.
+  """
+
+  def generate(self, sources, v_src: ArrayLike, v_tgt: ArrayLike, *,
+               num_samples: int = 1, seed: int = 0,
+               cohort: str = "able_bodied") -> GenerationResult:
+    ...
 
 
 def _as_sources(sources) -> np.ndarray:

@@ -20,7 +20,7 @@ from typing import Dict, Optional
 
 from absl import logging
 
-from gaitjax import cli
+from gaitjax import config_utils
 from gaitjax import files
 
 
@@ -46,7 +46,7 @@ def _stage(workdir: str, name: str):
 
 
 def _load_config(path: str, arg: Optional[str] = None):
-  cli.ensure_repo_on_path()
+  config_utils.ensure_repo_on_path()
   import importlib
   module = importlib.import_module(path)
   return module.get_config(arg) if arg else module.get_config()

@@ -26,7 +26,7 @@ from typing import Dict, List, Optional, Sequence
 import numpy as np
 
 import gaitjax
-from gaitjax import cli
+from gaitjax import config_utils
 from gaitjax import constants
 from gaitjax import files
 from gaitjax.data import trial_files
@@ -262,7 +262,7 @@ def main_from_flags(flags) -> dict:
   if len(modes) != 1:
     raise DataError("give exactly one input: --dataset, --folder or --trial"
                     f" (got {', '.join('--' + m for m in modes) or 'none'})")
-  target_speeds = cli.parse_speeds(flags.target_speeds, "target_speeds")
+  target_speeds = config_utils.parse_speeds(flags.target_speeds, "target_speeds")
   num_shards, shard_index = shard_from_flags(flags)
   _check_writable(flags.output_dir)
   which = int(flags.which) if str(flags.which).isdigit() else flags.which

@@ -1,42 +1,19 @@
-r"""Train, generate, evaluate and report on the synthetic default, in one go.
+"""Thin wrapper of gaitjax/cli/quickstart.py, where its flags and main live.
 
-  python launch/quickstart.py --workdir=runs/quickstart       # ~10 min, 2 cores
-  python launch/quickstart.py --workdir=/tmp/qs --smoke       # ~1 min check
-
-A rerun reuses every finished stage (datasets, trained models).
+  python launch/quickstart.py --help
 """
 import os
 import sys
 
-if __name__ == "__main__":
+if __name__ == "__main__":  # run as a script: make `gaitjax` importable
   sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(
       __file__))))
 
-from absl import flags  # noqa: E402
-from absl import logging  # noqa: E402
+from gaitjax.cli import quickstart as _impl  # noqa: E402  (defines the flags)
 
-from gaitjax import cli  # noqa: E402
-
-_WORKDIR = flags.DEFINE_string("workdir", "runs/quickstart",
-                               "Where data, models and the report go.")
-_SMOKE = flags.DEFINE_bool("smoke", False,
-                           "Shrink every stage to about a minute (CI).")
-_MINUTES = flags.DEFINE_float("diffusion_minutes", None,
-                              "Training budget of the diffusion model.")
-
-
-def main(argv):
-  if len(argv) > 1:
-    cli.fail(f"unexpected arguments: {' '.join(argv[1:])}")
-  import dataclasses
-  from gaitjax import quickstart
-  logging.set_verbosity(logging.INFO)
-  settings = quickstart.SMOKE if _SMOKE.value else quickstart.QuickstartSettings()
-  if _MINUTES.value is not None:
-    settings = dataclasses.replace(settings, diffusion_minutes=_MINUTES.value)
-  table = quickstart.run(_WORKDIR.value, settings)
-  print(table)
-
+# absl's --help prints the __main__ module's docstring: show the real one.
+__doc__ = _impl.__doc__
+main = _impl.main
 
 if __name__ == "__main__":
-  cli.run(main)
+  _impl.run()

@@ -1,26 +1,6 @@
-r"""Trains a model (diffusion or a baseline) and checkpoints it.
+"""Thin wrapper of gaitjax/cli/train.py, where its flags and main live.
 
-  python launch/train.py --config=configs/cpu_small.py --workdir=runs/cpu \
-      --config.data.data_dir=data
-
-Re-running the same command resumes from the workdir's latest checkpoint.
-
-Several processes (hosts): run the same command in every process, adding
-``--coordinator_address=<process 0's host>:<port> --num_processes=N
---process_id=i`` (or the environment variables of gaitjax/distributed.py);
-on SLURM, Open MPI or a TPU pod ``--config.train.num_hosts=N`` alone is
-enough. On one machine, for testing (each process one CPU device)::
-
-  for i in 0 1; do JAX_PLATFORMS=cpu python launch/train.py \
-      --config=configs/tiny.py --workdir=/tmp/mp --num_processes=2 \
-      --process_id=$i --coordinator_address=127.0.0.1:12355 & done; wait
-
-Fine-tune another run's best checkpoint on your own data (parameters only:
-step 0, fresh optimiser; statistics and template from the new dataset)::
-
-  python launch/train.py --config=configs/cpu_small.py --workdir=runs/lab \
-      --config.data.dataset=folder --config.data.data_dir=data \
-      --config.train.init_from=runs/cpu
+  python launch/train.py --help
 """
 import os
 import sys
@@ -29,38 +9,11 @@ if __name__ == "__main__":  # run as a script: make `gaitjax` importable
   sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(
       __file__))))
 
-from absl import flags  # noqa: E402
-from absl import logging  # noqa: E402
-from ml_collections import config_flags  # noqa: E402
+from gaitjax.cli import train as _impl  # noqa: E402  (defines the flags)
 
-from gaitjax import cli  # noqa: E402
-from gaitjax import distributed  # noqa: E402
-
-_CONFIG = config_flags.DEFINE_config_file(
-    "config", None, "Experiment config file (e.g. configs/default.py).",
-    lock_config=True)
-_WORKDIR = flags.DEFINE_string("workdir", None,
-                               "Where checkpoints and logs go.")
-flags.mark_flags_as_required(["config", "workdir"])
-distributed.define_flags()
-
-
-def main(argv):
-  if len(argv) > 1:
-    cli.fail(f"unexpected arguments: {' '.join(argv[1:])}")
-  config = _CONFIG.value
-  try:  # config_flags defers a config file's load error to first use
-    config.get("train")
-  except (OSError, ImportError, SyntaxError, AttributeError) as e:
-    lines = [l.strip() for l in str(e).splitlines() if l.strip()]
-    cli.fail(f"--config: {lines[-1] if lines else type(e).__name__}")
-  # Before anything touches JAX's devices.
-  distributed.initialize_from_flags()
-  from gaitjax.train import loop  # pylint: disable=g-import-not-at-top
-  final = loop.train_and_evaluate(config, _WORKDIR.value)
-  logging.info("done: %s", ", ".join(f"{k} = {v:.6g}"
-                                     for k, v in sorted(final.items())))
-
+# absl's --help prints the __main__ module's docstring: show the real one.
+__doc__ = _impl.__doc__
+main = _impl.main
 
 if __name__ == "__main__":
-  cli.run(main)
+  _impl.run()

@@ -9,6 +9,7 @@ from gaitjax.errors import ConfigError, DataError
 from gaitjax.eval import bound
 from gaitjax.gait import cycles
 from gaitjax.eval import evaluate as ev
+from gaitjax.eval import selection
 
 RATE = 20.0
 
@@ -110,7 +111,7 @@ def test_uncorrelated_build_records_its_switch(uncorrelated_build):
   rec = bound.build_record(uncorrelated_build,
                            "synthetic_able_bodied_uncorrelated")
   assert rec["speed_response"] == "uncorrelated"
-  data = ev.load_cohort(uncorrelated_build,
+  data = selection.load_cohort(uncorrelated_build,
                         "synthetic_able_bodied_uncorrelated", "test",
                         "able_bodied")
   row = bound.OracleRow("bound", rec, data.pool)
@@ -146,7 +147,7 @@ def test_bound_recording_is_the_template_with_the_oracle_change(
   from gaitjax.data import reference
   rec = bound.build_record(uncorrelated_build,
                            "synthetic_able_bodied_uncorrelated")
-  data = ev.load_cohort(uncorrelated_build,
+  data = selection.load_cohort(uncorrelated_build,
                         "synthetic_able_bodied_uncorrelated", "test",
                         "able_bodied")
   row = bound.OracleRow("bound_recording", rec, data.pool)

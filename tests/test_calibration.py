@@ -8,6 +8,8 @@ import pytest
 from gaitjax.data.dataset import TrialSet
 from gaitjax.eval import calibration
 from gaitjax.eval import evaluate as ev
+from gaitjax.eval import selection
+from gaitjax.generate import GenerationResult
 from gaitjax.eval import report
 
 RATE = 20.0
@@ -72,9 +74,11 @@ class SampleGenerator:
         + perturbation(rng, v, self.scale) for _ in range(num_samples)])
                                   for v in vt]) for x, vt in zip(sources,
                                                                  v_tgt)])
-    return ev._Generated(mean=samples.mean(2), std=samples.std(2),
-                         samples=samples,
-                         extrapolated=np.zeros(v_tgt.shape, bool))
+    return GenerationResult(mean=samples.mean(2), std=samples.std(2),
+                            samples=samples,
+                            v_src=np.asarray(v_src, np.float32),
+                            v_tgt=v_tgt.astype(np.float32),
+                            extrapolated=np.zeros(v_tgt.shape, bool))
 
 
 def test_coverage_of_exchangeable_draws_is_nominal():
@@ -106,7 +110,7 @@ def test_coverage_ignores_points_without_two_samples():
 
 
 def evaluate(cohort, scale, out_dir=None):
-  data = ev.CohortData(name="able_bodied", eval_set=cohort, pool=cohort)
+  data = selection.CohortData(name="able_bodied", eval_set=cohort, pool=cohort)
   res = ev.evaluate_cohorts({"gen": SampleGenerator(cohort, scale)}, [data],
                             simple_baselines=False, randomised_encoding=False,
                             num_samples=8, out_dir=out_dir,

@@ -13,6 +13,9 @@ from gaitjax.data.dataset import TrialSet
 from gaitjax.data.normalize import NormStats
 from gaitjax.errors import CheckpointError, ConfigError, DataError
 from gaitjax.eval import evaluate as ev
+from gaitjax.eval import selection
+from gaitjax.eval import generators
+from gaitjax.generate import GenerationResult
 
 RATE = 20.0
 T = 200                      # 10 s: 7-12 gait cycles at these speeds
@@ -88,8 +91,10 @@ class FakeGenerator:
         near = idx[np.argmin(np.abs(self.pool.speed[idx] - v))]
         out[i, j] = self.pool.x[near] if self.mode == "oracle" else x
     samples = np.repeat(out[:, :, None], num_samples, axis=2)
-    return ev._Generated(mean=out, std=np.zeros_like(out), samples=samples,
-                         extrapolated=np.zeros(v_tgt.shape, bool))
+    return GenerationResult(mean=out, std=np.zeros_like(out), samples=samples,
+                            v_src=np.asarray(v_src, np.float32),
+                            v_tgt=v_tgt.astype(np.float32),
+                            extrapolated=np.zeros(v_tgt.shape, bool))
 
 
 @pytest.fixture(scope="module")
@@ -98,14 +103,14 @@ def cohorts():
   test = cohort_set(["AB04", "AB05", "AB06"], AB_SPEEDS, first_k=3)
   stroke = cohort_set(["ST01", "ST02", "ST03"], ST_SPEEDS, cohort="stroke",
                       paretic=["left", "right", "left"], first_k=6)
-  ab = ev.CohortData("able_bodied", test, ev.concat_trialsets([train, test]),
+  ab = selection.CohortData("able_bodied", test, selection.concat_trialsets([train, test]),
                      dataset="tiny_ab", split="test")
-  st = ev.CohortData("stroke", stroke, stroke,
+  st = selection.CohortData("stroke", stroke, stroke,
                      stats=NormStats(np.full(6, 5.0), np.full(6, 2.0)),
                      dataset="tiny_stroke", split="test")
   template = reference.TemplateModel.fit(train)
   return {"ab": ab, "st": st, "train": train, "template": template,
-          "pool": ev.concat_trialsets([train, test, stroke])}
+          "pool": selection.concat_trialsets([train, test, stroke])}
 
 
 @pytest.fixture(scope="module")
@@ -194,8 +199,8 @@ def test_randomised_encoding_rank_is_worse(full_run):
 
 def test_select_pairs_deterministic_stratified(cohorts):
   ts = cohorts["ab"].eval_set
-  a = ev.select_pairs(ts, 10, seed=1)
-  b = ev.select_pairs(ts, 10, seed=1)
+  a = selection.select_pairs(ts, 10, seed=1)
+  b = selection.select_pairs(ts, 10, seed=1)
   np.testing.assert_array_equal(a, b)
   assert len(a) == 10 and len({tuple(p) for p in a}) == 10
   assert np.all(ts.subject[a[:, 0]] == ts.subject[a[:, 1]])
@@ -203,11 +208,11 @@ def test_select_pairs_deterministic_stratified(cohorts):
   ident = a[a[:, 0] == a[:, 1]]
   assert sorted(set(ts.speed[ident[:, 0]].round(2))) == list(AB_SPEEDS)
   assert len(set(ts.subject[a[:, 0]])) == 3
-  np.testing.assert_array_equal(ev.select_pairs(ts, 0),
-                                ev.select_pairs(ts, 999))
-  assert len(ev.select_pairs(ts, 0)) == 48
+  np.testing.assert_array_equal(selection.select_pairs(ts, 0),
+                                selection.select_pairs(ts, 999))
+  assert len(selection.select_pairs(ts, 0)) == 48
   with pytest.raises(ConfigError, match="max_pairs must be >= 0"):
-    ev.select_pairs(ts, -1)
+    selection.select_pairs(ts, -1)
 
 
 def test_max_pairs_and_fixed_source_models(cohorts):
@@ -230,7 +235,7 @@ def test_bad_inputs_are_one_line_errors(cohorts):
   pool = cohorts["pool"]
   ab = cohorts["ab"]
   kw = dict(template=cohorts["template"], out_dir=None)
-  empty = ev.CohortData("able_bodied",
+  empty = selection.CohortData("able_bodied",
                         TrialSet.from_arrays(np.zeros((0, T, 6)), [], []),
                         pool, dataset="tiny", split="test")
   with pytest.raises(DataError, match="no trials to evaluate"):
@@ -241,7 +246,7 @@ def test_bad_inputs_are_one_line_errors(cohorts):
   no_stats.stats = {}
   with pytest.raises(CheckpointError, match="normalisation statistics"):
     ev.evaluate_cohorts({"m": no_stats}, [ab], **kw)
-  st = ev.CohortData("stroke", cohorts["st"].eval_set, cohorts["st"].pool,
+  st = selection.CohortData("stroke", cohorts["st"].eval_set, cohorts["st"].pool,
                      stats=None, dataset="tiny_stroke")
   with pytest.raises(DataError, match="no stroke normalisation"):
     ev.evaluate_cohorts({"m": FakeGenerator(pool)}, [st], **kw)
@@ -263,7 +268,7 @@ def test_evaluate_loads_paths_and_refuses_empty_speed_subset(
     return FakeGenerator(cohorts["pool"], template=cohorts["template"])
 
   monkeypatch.setattr(gaitjax.generate, "Generator", fake_generator)
-  monkeypatch.setattr(ev, "load_cohort", lambda d, ds, sp, c: (
+  monkeypatch.setattr(selection, "load_cohort", lambda d, ds, sp, c: (
       cohorts["ab"] if c == "able_bodied" else cohorts["st"]))
   with pytest.raises(DataError, match=r"--speeds=2\.5: no trial"):
     ev.evaluate({"m": "runs/x"}, data_dir="d", out_dir=str(tmp_path),
@@ -284,13 +289,14 @@ def test_evaluate_loads_paths_and_refuses_empty_speed_subset(
 
 
 def test_parse_checkpoints():
-  assert ev.parse_checkpoints(["a=runs/a", " b = runs/b"], None) == {
+  from gaitjax.cli import evaluate as evaluate_cli  # defines absl flags
+  assert evaluate_cli.parse_checkpoints(["a=runs/a", " b = runs/b"], None) == {
       "a": "runs/a", "b": "runs/b"}
-  assert ev.parse_checkpoints([], "runs/cpu/") == {"cpu": "runs/cpu/"}
+  assert evaluate_cli.parse_checkpoints([], "runs/cpu/") == {"cpu": "runs/cpu/"}
   for bad, match in ((["runs/a"], "name=path"), (["a=x", "a=y"], "twice"),
                      (["population_mean=x"], "reserved")):
     with pytest.raises(ConfigError, match=match):
-      ev.parse_checkpoints(bad, None)
+      evaluate_cli.parse_checkpoints(bad, None)
 
 
 def test_launch_bad_flag_is_one_line(tmp_path):
@@ -340,11 +346,11 @@ def test_end_to_end_with_a_tiny_trained_checkpoint(tmp_path):
   loop.train_and_evaluate(config, workdir, data=loop.TrainData(
       sampler, val_batches, stats, template, "tiny"))
 
-  gens = ev.load_generators({"diffusion": workdir})
-  cohorts = [ev.CohortData("able_bodied", test,
-                           ev.concat_trialsets([train, val, test]),
+  gens = generators.load_generators({"diffusion": workdir})
+  cohorts = [selection.CohortData("able_bodied", test,
+                           selection.concat_trialsets([train, val, test]),
                            dataset="tiny", split="test"),
-             ev.CohortData("stroke", stroke, stroke, dataset="tiny_stroke",
+             selection.CohortData("stroke", stroke, stroke, dataset="tiny_stroke",
                            split="test")]
   out = tmp_path / "eval"
   results = ev.evaluate_cohorts(gens, cohorts, max_pairs=5, out_dir=str(out),

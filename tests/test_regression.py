@@ -11,6 +11,8 @@ from gaitjax.errors import DataError
 from gaitjax.gait import cycles
 from gaitjax.eval import baseline_rows
 from gaitjax.eval import evaluate as ev
+from gaitjax.eval import selection
+from gaitjax.eval import generators
 
 RATE = 20.0
 SPEEDS = (0.6, 0.9, 1.2, 1.5)
@@ -140,7 +142,7 @@ def test_is_a_baseline_row_of_the_evaluation(cohort):
   train = cohort.select(np.isin(cohort.subject, ["AB01", "AB02", "AB03"]))
   test = cohort.select(np.isin(cohort.subject, ["AB05", "AB06"]))
   row = baseline_rows.RegressionBaseline(regression.fit(train))
-  data = ev.CohortData(name="able_bodied", eval_set=test, pool=cohort)
+  data = selection.CohortData(name="able_bodied", eval_set=test, pool=cohort)
   res = ev.evaluate_cohorts({}, [data], template=row.model.template,
                             randomised_encoding=False,
                             extra_rows={"cycle_regression": row},
@@ -155,7 +157,7 @@ def test_is_a_baseline_row_of_the_evaluation(cohort):
   copy = res["copy_source"]["able_bodied"]["summary"]["headline"]["mae"]
   assert res["cycle_regression"]["able_bodied"]["summary"]["headline"][
       "mae"] < copy
-  assert ev.model_kind(row) == "simple"
+  assert generators.model_kind(row) == "simple"
   with pytest.raises(Exception, match="reserved"):
     ev.evaluate_cohorts({"cycle_regression": row}, [data],
                         template=row.model.template)

@@ -9,7 +9,6 @@ picks one as the main model) and ``deterministic = True`` (no calibration:
 their K samples are identical). ``RegressionBaseline`` is the fitted cycle
 regression (``gaitjax.data.regression``) as such a row.
 """
-import dataclasses
 from typing import Callable, Sequence
 
 import numpy as np
@@ -17,30 +16,15 @@ import numpy as np
 from gaitjax import constants
 from gaitjax.data import regression
 from gaitjax.errors import DataError
+from gaitjax.generate import GenerationResult
 
 # (x_src [T, 6], v_src, v_tgts [S]) -> [S, T, 6]
 PredictSource = Callable[[np.ndarray, float, np.ndarray], np.ndarray]
 
 
-@dataclasses.dataclass
-class RowsResult:
-  """Generator.generate's result for a deterministic row.
-
-  Attributes:
-    mean: [N, S, T, 6] prediction (degrees).
-    std: [N, S, T, 6] zeros.
-    samples: [N, S, K, T, 6] K copies of mean.
-    extrapolated: [N, S] False.
-  """
-  mean: np.ndarray
-  std: np.ndarray
-  samples: np.ndarray
-  extrapolated: np.ndarray
-
-
 def generate_rows(predict_source: PredictSource, sources: np.ndarray,
                   v_src: Sequence[float], v_tgt: np.ndarray, *,
-                  num_samples: int = 1) -> RowsResult:
+                  num_samples: int = 1) -> GenerationResult:
   """Runs a deterministic predictor over every (source, target).
 
   Args:
@@ -51,7 +35,7 @@ def generate_rows(predict_source: PredictSource, sources: np.ndarray,
     num_samples: K copies in ``samples``.
 
   Returns:
-    RowsResult.
+    GenerationResult.
   """
   x = np.asarray(sources, np.float32)
   if x.ndim != 3:
@@ -62,9 +46,11 @@ def generate_rows(predict_source: PredictSource, sources: np.ndarray,
   mean = np.stack([np.asarray(predict_source(x[i], float(v_src[i]), v_tgt[i]),
                               np.float32) for i in range(n)])
   k = max(int(num_samples), 1)
-  return RowsResult(mean=mean, std=np.zeros_like(mean),
-                    samples=np.repeat(mean[:, :, None], k, axis=2),
-                    extrapolated=np.zeros(v_tgt.shape, bool))
+  return GenerationResult(mean=mean, std=np.zeros_like(mean),
+                          samples=np.repeat(mean[:, :, None], k, axis=2),
+                          v_src=v_src.astype(np.float32),
+                          v_tgt=v_tgt.astype(np.float32),
+                          extrapolated=np.zeros(v_tgt.shape, bool))
 
 
 class RegressionBaseline:
@@ -92,7 +78,7 @@ class RegressionBaseline:
 
   def generate(self, sources, v_src, v_tgt, *, num_samples: int = 1,
                seed: int = 0, cohort: str = "able_bodied"
-               ) -> RowsResult:
+               ) -> GenerationResult:
     """Same contract as Generator.generate (std 0)."""
     del seed, cohort
     return generate_rows(self.predict_source, sources, v_src, v_tgt,

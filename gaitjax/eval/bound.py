@@ -39,6 +39,7 @@ from gaitjax.data.dataset import TrialSet
 from gaitjax.data.preprocess import to_model_input
 from gaitjax.errors import DataError
 from gaitjax.eval import baseline_rows
+from gaitjax.generate import GenerationResult
 
 KINDS: Tuple[str, ...] = ("bound", "bound_recording", "noise_floor")
 SOURCES = {"synthetic_able_bodied": "able_bodied"}
@@ -161,7 +162,7 @@ class OracleRow:
 
   def generate(self, sources, v_src, v_tgt, *, num_samples: int = 1,
                seed: int = 0, cohort: str = "able_bodied"
-               ) -> baseline_rows.RowsResult:
+               ) -> GenerationResult:
     """Same contract as Generator.generate (std 0)."""
     del seed, cohort
     return baseline_rows.generate_rows(self.predict_source, sources, v_src,

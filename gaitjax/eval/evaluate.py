@@ -40,19 +40,7 @@ Checkpoints trained from fixed source speeds (the MLP/TCN baselines,
 source is at one of those speeds.
 
 Pairs. All within-subject pairs, or with ``max_pairs`` > 0 a deterministic
-stratified subset per cohort (``select_pairs``): pairs are grouped into
-(source speed, target speed) cells (stroke speeds binned as in
-``analyses.default_bin``); cells are visited round-robin over source speeds,
-each source speed's identity cell first and then its other cells in a seeded
-random order, one pair per visit, choosing inside a cell the subject picked
-least so far (exact identity pairs first); once every cell has one pair,
-further passes visit the cells in a fresh seeded random order. So every
-source speed and its identity pair is covered before any cell gets a second
-pair, and subjects stay balanced. Identity pairs are therefore
-over-represented compared with the full set (max_pairs=300 on 5 subjects x
-28 speeds keeps 28 of 300, 9 %, against 140 of 3920, 3.6 %; the report says
-how many were kept), which lowers the mean MAE a little. ``speed_subset`` keeps only trials within 0.026 m/s of
-the listed speeds (as sources and as targets).
+stratified subset per cohort (``selection.select_pairs``, see there).
 
 Randomised encoding (paper III.C, Table III). For every evaluated source
 trial, another subject of the same split is drawn at random (seeded; from the
@@ -71,7 +59,6 @@ Generation. All targets of one source trial go into one ``generate`` call
 outside the able-bodied training speed range are generated anyway
 (``allow_extrapolation``) and flagged in the record field ``extrapolated``.
 """
-import collections
 import dataclasses
 import logging
 import math
@@ -81,502 +68,28 @@ from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
 import numpy as np
 
-from gaitjax import cli
+import gaitjax
 from gaitjax import constants
+from gaitjax.data import dataset as dataset_lib
 from gaitjax.data import pairs as pairs_lib
 from gaitjax.data import reference
 from gaitjax.data.dataset import TrialSet
-from gaitjax.data.normalize import NormStats
-from gaitjax.errors import CheckpointError, ConfigError, DataError
+from gaitjax.errors import ConfigError, DataError
 from gaitjax.eval import analyses
 from gaitjax.eval import calibration
+from gaitjax.eval import extra_rows
+from gaitjax.eval import figures
+from gaitjax.eval import generators as generators_lib
 from gaitjax.eval import metrics
+from gaitjax.eval import report
+from gaitjax.eval import selection
+from gaitjax.eval import simple_baselines as simple_lib
 from gaitjax.gait import cycles
+from gaitjax.progress import Progress
 
 Record = Dict[str, Any]
 Results = Dict[str, Dict[str, Dict[str, Any]]]
 
-SIMPLE_BASELINES: Tuple[str, ...] = ("copy_source", "population_mean",
-                                     "cycle_template")
-# Reserved row names: the simple baselines plus the rows of
-# gaitjax.eval.extra_rows (cycle_regression, bound, bound_recording,
-# noise_floor).
-RESERVED_NAMES: Tuple[str, ...] = SIMPLE_BASELINES + (
-    "cycle_regression", "bound", "bound_recording", "noise_floor")
-SPEED_TOL_MPS: float = pairs_lib.SOURCE_SPEED_TOLERANCE_MPS
-STROKE_BASE_SPEEDS: Tuple[float, ...] = (0.3, 0.6, 0.9, 1.2)
-ALL_SPLITS: Tuple[str, ...] = ("train", "validation", "test")
-# Rows (source x target x sample) per generate call: large enough to fill a
-# device batch several times, small enough for a progress line now and then.
-_ROWS_PER_CALL = 256
-_LOG_EVERY_S = 10.0          # progress lines at most this often (and at end)
-
-
-# ------------------------------------------------------------------- data
-@dataclasses.dataclass(frozen=True)
-class CohortData:
-  """What one cohort's evaluation reads.
-
-  Attributes:
-    name: 'able_bodied' | 'stroke'.
-    eval_set: trials whose within-subject pairs are evaluated.
-    pool: every trial of the cohort (all splits): personalisation ranks
-      compare against all of its subjects.
-    stats: the cohort's normalisation statistics from the dataset build
-      (used for stroke when a checkpoint has none), or None.
-    dataset, split: where eval_set came from (for the report).
-  """
-  name: str
-  eval_set: TrialSet
-  pool: TrialSet
-  stats: Optional[NormStats] = None
-  dataset: str = ""
-  split: str = ""
-
-
-def concat_trialsets(sets: Sequence[TrialSet]) -> TrialSet:
-  """One TrialSet of several (e.g. the splits of a cohort)."""
-  sets = [s for s in sets if s is not None and len(s)]
-  if not sets:
-    raise DataError("no trials to combine")
-  return TrialSet.from_arrays(
-      np.concatenate([s.x for s in sets]),
-      np.concatenate([s.speed for s in sets]),
-      np.concatenate([s.subject for s in sets]),
-      cohort=np.concatenate([s.cohort for s in sets]),
-      paretic_side=np.concatenate([s.paretic_side for s in sets]),
-      origin=np.concatenate([s.origin for s in sets]))
-
-
-def load_cohort(data_dir: str, dataset: str, split: str, cohort: str
-                ) -> CohortData:
-  """Reads a cohort's evaluation split, its other splits and its stats."""
-  from gaitjax.data import dataset as dataset_lib
-  eval_set = dataset_lib.load_split(data_dir, dataset, split)
-  parts = [eval_set]
-  for other in ALL_SPLITS:
-    if other == split:
-      continue
-    try:
-      parts.append(dataset_lib.load_split(data_dir, dataset, other))
-    except DataError:
-      pass              # e.g. stroke builds only have 'test'
-  try:
-    stats = dataset_lib.load_stats(data_dir, dataset)
-  except DataError:
-    stats = None
-  # Issue 11: a folder build may hold both cohorts; keep this cohort's
-  # trials, and its own stroke statistics (fitted on its stroke subjects).
-  from gaitjax.data import tfds_builders
-  if stats is not None and cohort == "stroke":
-    own = tfds_builders.cohort_stats(
-        dataset_lib.read_build_info(data_dir, dataset), "stroke")
-    stats = own if own is not None else stats
-  pool = concat_trialsets(parts)
-  if set(pool.cohort.tolist()) != {cohort}:
-    if not np.any(eval_set.cohort == cohort):
-      raise DataError(f"dataset {dataset!r} split {split!r} has no "
-                      f"{cohort} subject")
-    eval_set = eval_set.select(eval_set.cohort == cohort)
-    pool = pool.select(pool.cohort == cohort)
-  return CohortData(name=cohort, eval_set=eval_set, pool=pool, stats=stats,
-                    dataset=dataset, split=split)
-
-
-def speed_mask(speed: np.ndarray, speeds: Sequence[float],
-               tol: float = SPEED_TOL_MPS) -> np.ndarray:
-  """[N] bool: speed within tol of one of speeds."""
-  speed = np.asarray(speed, np.float64)
-  want = np.asarray(list(speeds), np.float64)
-  return np.any(np.abs(speed[:, None] - want[None]) <= tol + 1e-9, axis=1)
-
-
-def restrict_speeds(ts: TrialSet, speeds: Optional[Sequence[float]]
-                    ) -> Optional[TrialSet]:
-  """The trials within 0.026 m/s of speeds (None: all); None if none."""
-  if not speeds:
-    return ts
-  mask = speed_mask(ts.speed, speeds)
-  return ts.select(mask) if mask.any() else None
-
-
-# ------------------------------------------------------------------ pairs
-def select_pairs(ts: TrialSet, max_pairs: int, *, seed: int = 0,
-                 candidates: Optional[np.ndarray] = None,
-                 bin_width: Optional[float] = None) -> np.ndarray:
-  """All within-subject pairs, or a stratified subset of max_pairs.
-
-  See the module docstring for the rule. Deterministic in (ts, max_pairs,
-  seed, candidates).
-
-  Args:
-    ts: the evaluated trials.
-    max_pairs: 0 = all; else at most this many pairs.
-    seed: seeds the order of cells and ties.
-    candidates: [P, 2] pairs to choose from (default: all within-subject).
-    bin_width: speed bin of the cells (None: 0.01 m/s).
-
-  Returns:
-    [P', 2] int64 (src, tgt) trial indices, sorted by source then target.
-  """
-  if max_pairs < 0:
-    raise ConfigError(f"max_pairs must be >= 0 (0 = all pairs), got "
-                      f"{max_pairs}")
-  cand = (pairs_lib.within_subject_pairs(ts) if candidates is None
-          else np.asarray(candidates, np.int64).reshape(-1, 2))
-  if max_pairs == 0 or len(cand) <= max_pairs:
-    return _sorted_pairs(cand)
-  rng = np.random.default_rng(seed)
-  src_bin = analyses.bin_speed(ts.speed[cand[:, 0]], bin_width)
-  tgt_bin = analyses.bin_speed(ts.speed[cand[:, 1]], bin_width)
-  cells: Dict[Tuple[float, float], List[int]] = collections.defaultdict(list)
-  for p in rng.permutation(len(cand)):
-    cells[(float(src_bin[p]), float(tgt_bin[p]))].append(int(p))
-  # Per source bin: its identity cell first, the others in random order.
-  by_source: Dict[float, List[Tuple[float, float]]] = {}
-  for sb in sorted({k[0] for k in cells}):
-    own = [k for k in cells if k[0] == sb]
-    diag = [k for k in own if k[1] == sb]
-    rest = sorted(k for k in own if k[1] != sb)
-    rest = [rest[i] for i in rng.permutation(len(rest))]
-    by_source[sb] = diag + rest
-  order = []
-  for k in range(max(len(v) for v in by_source.values())):
-    order += [v[k] for v in by_source.values() if k < len(v)]
-  picked, per_subject = [], collections.Counter()
-  subj = ts.subject_index[cand[:, 0]]
-  identity = cand[:, 0] == cand[:, 1]
-  visit = order
-  while len(picked) < max_pairs:
-    progressed = False
-    for key in visit:
-      pool = cells[key]
-      if not pool:
-        continue
-      # Least-picked subject first, exact identity pairs before same-bin
-      # ones; the shuffled position breaks the remaining ties.
-      best = min(range(len(pool)), key=lambda i: (
-          per_subject[subj[pool[i]]], not identity[pool[i]], i))
-      p = pool.pop(best)
-      picked.append(p)
-      per_subject[subj[p]] += 1
-      progressed = True
-      if len(picked) == max_pairs:
-        break
-    if not progressed:
-      break
-    # Later passes in a fresh random order, so identity cells do not get
-    # every second pick too.
-    visit = [order[i] for i in rng.permutation(len(order))]
-  return _sorted_pairs(cand[np.asarray(picked, np.int64)])
-
-
-def _sorted_pairs(p: np.ndarray) -> np.ndarray:
-  p = np.asarray(p, np.int64).reshape(-1, 2)
-  return p[np.lexsort((p[:, 1], p[:, 0]))]
-
-
-def random_source_trials(ts: TrialSet, src_trials: np.ndarray, *, seed: int,
-                         pool: Optional[TrialSet] = None
-                         ) -> Tuple[np.ndarray, np.ndarray, bool]:
-  """For each source trial, a random other subject's trial at its speed.
-
-  Args:
-    ts: the evaluated trials (random subjects are drawn from its subjects).
-    src_trials: [M] source trial indices into ts.
-    seed: seeds the draw.
-    pool: drawn from instead when ts has a single subject.
-
-  Returns:
-    (x [M, T, 6] random sources, subject [M] their subjects, from_pool).
-  """
-  from_pool = ts.num_subjects < 2
-  base = pool if from_pool else ts
-  if base is None or base.num_subjects < 2:
-    raise DataError("randomised encoding needs at least two subjects in the "
-                    "cohort")
-  rng = np.random.default_rng(seed)
-  xs, subjects = [], []
-  for i in np.asarray(src_trials, np.int64):
-    own = str(ts.subject[i])
-    others = [s for s in base.subjects if s != own]
-    pick = others[int(rng.integers(len(others)))]
-    idx = np.flatnonzero(base.subject == pick)
-    j = idx[int(np.argmin(np.abs(base.speed[idx] - ts.speed[i])))]
-    xs.append(base.x[j])
-    subjects.append(pick)
-  return np.stack(xs), np.asarray(subjects, object), from_pool
-
-
-# ------------------------------------------------------------- generators
-class SimpleBaseline:
-  """A baseline with the Generator interface (deterministic, no network).
-
-  Args:
-    name: one of SIMPLE_BASELINES.
-    template: TemplateModel of the training population.
-    rate_hz: sampling rate.
-  """
-  deterministic = True      # K identical samples: no calibration
-
-  def __init__(self, name: str, template: reference.TemplateModel,
-               rate_hz: float = constants.RATE_HZ):
-    if name not in SIMPLE_BASELINES:
-      raise ConfigError(f"simple baseline must be one of {SIMPLE_BASELINES},"
-                        f" got {name!r}")
-    self.name = name
-    self.template = template
-    self.rate_hz = float(rate_hz)
-    self.config = None
-    self.stats = {}
-
-  def predict(self, x_src: np.ndarray, v_src: float, v_tgt: float
-              ) -> np.ndarray:
-    """x_src [T, 6] -> prediction of x_tgt [T, 6] (degrees)."""
-    if self.name == "copy_source":
-      return np.asarray(x_src, np.float32)
-    if self.name == "population_mean":
-      # Legs half a cycle apart, as in walking; the MAE matches cycles, so
-      # the starting phase does not matter.
-      out = reference.synthesize_from_cycles(
-          self.template.population_cycle(v_tgt),
-          self.template.population_cadence(v_tgt), x_src.shape[0],
-          self.rate_hz, {"right": 0.0, "left": 0.5})
-      return out.astype(np.float32)
-    return np.asarray(reference.template_baseline(
-        x_src, v_src, v_tgt, self.template, rate_hz=self.rate_hz), np.float32)
-
-  def generate(self, sources, v_src, v_tgt, *, num_samples: int = 1,
-               seed: int = 0, cohort: str = "able_bodied"):
-    """Same contract as Generator.generate (mean [N, S, T, 6], std 0)."""
-    del seed, cohort
-    x = np.asarray(sources, np.float32)
-    v_src = np.asarray(v_src, np.float64).reshape(x.shape[0])
-    v_tgt = np.asarray(v_tgt, np.float64).reshape(x.shape[0], -1)
-    mean = np.stack([np.stack([self.predict(x[i], v_src[i], v)
-                               for v in v_tgt[i]]) for i in range(len(x))])
-    k = int(num_samples)
-    return _Generated(mean=mean, std=np.zeros_like(mean),
-                      samples=np.repeat(mean[:, :, None], k, axis=2),
-                      extrapolated=np.zeros(v_tgt.shape, bool))
-
-
-@dataclasses.dataclass
-class _Generated:
-  mean: np.ndarray
-  std: np.ndarray
-  samples: np.ndarray
-  extrapolated: np.ndarray
-
-
-def load_generators(models: Mapping[str, Any], *,
-                    num_steps: Optional[int] = None,
-                    which: Any = "best",
-                    temperature: Optional[float] = None) -> Dict[str, Any]:
-  """name -> Generator for each checkpoint path (objects pass through).
-
-  A value that is not a path (anything with ``.generate``) is used as it is,
-  which is how tests plug in fake generators.
-  """
-  out = {}
-  for name, value in models.items():
-    _check_model_name(name)
-    if isinstance(value, (str, os.PathLike)):
-      from gaitjax.generate import Generator
-      logging.info("loading checkpoint %s = %s", name, value)
-      # Stroke speeds (0.3 m/s) lie below the able-bodied training range;
-      # the paper evaluates them with the able-bodied model anyway.
-      out[name] = Generator(os.fspath(value), which, num_steps=num_steps,
-                            temperature=temperature,
-                            allow_extrapolation=True)
-    elif hasattr(value, "generate"):
-      out[name] = value
-    else:
-      raise ConfigError(f"model {name!r}: expected a checkpoint path or a "
-                        f"generator, got {type(value).__name__}")
-  return out
-
-
-def _check_model_name(name: str) -> None:
-  if not name or not isinstance(name, str):
-    raise ConfigError(f"model names must be non-empty strings, got {name!r}")
-  if name in RESERVED_NAMES:
-    raise ConfigError(f"model name {name!r} is reserved for a baseline "
-                      f"row; pick another name")
-
-
-def _config_get(gen, *path, default=None):
-  """gen.config.a.b..., or default when absent (fake or simple models)."""
-  node = getattr(gen, "config", None)
-  for key in path:
-    if node is None:
-      return default
-    try:
-      node = node[key] if isinstance(node, Mapping) else getattr(node, key)
-    except (KeyError, AttributeError):
-      return default
-  return default if node is None else node
-
-
-def model_kind(gen) -> str:
-  """'diffusion' | 'mlp' | 'tcn' | ... from the config; 'simple' without."""
-  if isinstance(gen, SimpleBaseline) or getattr(gen, "is_baseline", False):
-    return "simple"
-  return str(_config_get(gen, "model", "name", default="diffusion"))
-
-
-def fixed_source_speeds(gen) -> Tuple[float, ...]:
-  """The source speeds a checkpoint was trained from (() = any)."""
-  speeds = _config_get(gen, "data", "source_speeds", default=()) or ()
-  return tuple(float(v) for v in speeds)
-
-
-def choose_template(generators: Mapping[str, Any]
-                    ) -> Tuple[Optional[reference.TemplateModel], str]:
-  """The first diffusion checkpoint's template, else any checkpoint's."""
-  ranked = sorted(generators.items(),
-                  key=lambda kv: model_kind(kv[1]) != "diffusion")
-  for name, gen in ranked:
-    template = getattr(gen, "template", None)
-    if template is not None:
-      # A data.reference='regression' checkpoint carries a CycleRegression;
-      # the cycle_template row is its population template.
-      return getattr(template, "template", template), f"checkpoint {name!r}"
-  return None, ""
-
-
-def check_compatible(name: str, gen, data: CohortData) -> str:
-  """Refuses a checkpoint that cannot run on this cohort's data.
-
-  For stroke, also installs the stroke normalisation statistics in
-  ``gen.stats``: the stroke build's (a property of the data, paper II.C),
-  else the checkpoint's own.
-
-  Returns:
-    A note for the report ('' when there is nothing to say).
-  """
-  x = data.eval_set.x
-  where = f"model {name!r}"
-  seq_len = _config_get(gen, "data", "seq_len")
-  if seq_len is not None and int(seq_len) != x.shape[1]:
-    raise CheckpointError(
-        f"{where} was trained on sequences of {int(seq_len)} samples but "
-        f"{data.dataset or data.name} {data.split} has {x.shape[1]}")
-  channels = _config_get(gen, "data", "num_channels")
-  stats = getattr(gen, "stats", None) or {}
-  if channels is None and "able_bodied" in stats:
-    channels = np.asarray(stats["able_bodied"].mean).shape[-1]
-  if channels is not None and int(channels) != x.shape[2]:
-    raise CheckpointError(
-        f"{where} was trained on {int(channels)} channels but "
-        f"{data.dataset or data.name} {data.split} has {x.shape[2]} "
-        f"({', '.join(constants.CHANNELS)})")
-  if isinstance(gen, SimpleBaseline) or not hasattr(gen, "stats"):
-    return ""
-  if "able_bodied" not in stats:
-    raise CheckpointError(f"{where}: the checkpoint has no able-bodied "
-                          f"normalisation statistics; re-export it")
-  if data.name != "stroke":
-    return ""
-  if data.stats is not None:
-    # The paper normalises stroke subjects with statistics of 12 random
-    # stroke subjects (II.C); the stroke build holds them.
-    own = stats.get("stroke")
-    stats["stroke"] = data.stats
-    if own is not None and not (
-        np.allclose(own.mean, data.stats.mean, atol=1e-3)
-        and np.allclose(own.std, data.stats.std, atol=1e-3)):
-      return (f"{name}: stroke normalised with the statistics of the "
-              f"{data.dataset} build, not the different ones stored in "
-              f"the checkpoint")
-    return ""
-  if "stroke" not in stats:
-    raise DataError(
-        f"{where}: no stroke normalisation statistics in the checkpoint or "
-        f"in the build of {data.dataset!r}; rebuild it with "
-        f"launch/build_data.py")
-  return (f"{name}: stroke normalised with the checkpoint's stroke "
-          f"statistics (the {data.dataset or 'stroke'} data has none)")
-
-
-# -------------------------------------------------------------- generation
-def generate_pairs(gen, x_sources: np.ndarray, v_sources: np.ndarray,
-                   pair_source: np.ndarray, v_tgt: np.ndarray, *,
-                   cohort: str, num_samples: int = 1, seed: int = 0,
-                   label: str = "", rows_per_call: int = _ROWS_PER_CALL,
-                   rate_hz: float = constants.RATE_HZ,
-                   calibrate: bool = True) -> Dict[str, np.ndarray]:
-  """Generates every pair, all targets of one source in one call.
-
-  Args:
-    gen: anything with Generator.generate's contract.
-    x_sources: [M, T, 6] source trials (degrees).
-    v_sources: [M] speeds the model is told for each source (m/s).
-    pair_source: [P] index into x_sources of each pair's source.
-    v_tgt: [P] target speeds.
-    cohort: selects normalisation statistics.
-    num_samples: K samples per pair; metrics use their mean.
-    seed: base seed; each call's seed derives from (seed, first pair).
-    label: names the progress lines.
-    rate_hz: sampling rate (for the samples' mean cycles).
-    calibrate: keep every sample's mean cycle (K >= 2; for calibration).
-
-  Returns:
-    {'gen': [P, T, 6] mean sample, 'sd': [P] mean SD over the K samples,
-     'extrapolated': [P] bool, and with K >= 2 from a non-deterministic
-     generator 'sample_cycles': [P, K, 6, 101] every sample's mean cycle
-     (``calibration.sample_mean_cycles``)}.
-  """
-  pair_source = np.asarray(pair_source, np.int64)
-  v_tgt = np.asarray(v_tgt, np.float64)
-  n_pairs = pair_source.shape[0]
-  out = np.zeros((n_pairs,) + x_sources.shape[1:], np.float32)
-  sd = np.zeros(n_pairs, np.float64)
-  extrap = np.zeros(n_pairs, bool)
-  want_cycles = (calibrate and int(num_samples) >= 2
-                 and not getattr(gen, "deterministic", False))
-  sample_cycles = (np.full((n_pairs, int(num_samples), 6,
-                            calibration.NUM_POINTS), np.nan, np.float32)
-                   if want_cycles else None)
-  by_source = collections.defaultdict(list)
-  for p, m in enumerate(pair_source):
-    by_source[int(m)].append(p)
-  # Sources with the same number of targets share calls.
-  by_count = collections.defaultdict(list)
-  for m, ps in by_source.items():
-    by_count[len(ps)].append(m)
-  calls = []
-  for s, ms in sorted(by_count.items()):
-    per_call = max(1, rows_per_call // (s * max(int(num_samples), 1)))
-    calls += [ms[i:i + per_call] for i in range(0, len(ms), per_call)]
-  start, done, last_log = time.time(), 0, -math.inf
-  for ms in calls:
-    rows = np.asarray([by_source[m] for m in ms], np.int64)       # [n, S]
-    call_seed = int(np.random.SeedSequence(
-        [int(seed), int(rows[0, 0])]).generate_state(1)[0] & 0x7FFFFFFF)
-    res = gen.generate(x_sources[ms], np.asarray(v_sources)[ms], v_tgt[rows],
-                       num_samples=num_samples, seed=call_seed, cohort=cohort)
-    mean = np.asarray(res.mean, np.float32)
-    out[rows.reshape(-1)] = mean.reshape((-1,) + x_sources.shape[1:])
-    std = getattr(res, "std", None)
-    if std is not None:
-      sd[rows.reshape(-1)] = np.asarray(std, np.float64).mean(
-          axis=(-2, -1)).reshape(-1)
-    ex = getattr(res, "extrapolated", None)
-    if ex is not None:
-      extrap[rows.reshape(-1)] = np.asarray(ex, bool).reshape(-1)
-    samples = getattr(res, "samples", None)
-    if sample_cycles is not None and samples is not None:
-      sc = calibration.sample_mean_cycles(samples, rate_hz)
-      sample_cycles[rows.reshape(-1)] = sc.reshape((-1,) + sc.shape[-3:])
-    done += rows.size
-    if done == n_pairs or time.time() - last_log >= _LOG_EVERY_S:
-      last_log = time.time()
-      _log_progress(f"{label} generated pairs", done, n_pairs, start)
-  result = {"gen": out, "sd": sd, "extrapolated": extrap}
-  if sample_cycles is not None:
-    result["sample_cycles"] = sample_cycles
-  return result
 
 
 # ----------------------------------------------------------------- metrics
@@ -589,19 +102,12 @@ def _pair_meta(ts: TrialSet, pairs: np.ndarray) -> Dict[str, list]:
           "paretic_side": [str(v or "") for v in ts.paretic_side[s]]}
 
 
-def _log_progress(label: str, done: int, total: int, start: float) -> None:
-  elapsed = time.time() - start
-  rate = done / max(elapsed, 1e-9)
-  logging.info("%s: %d/%d (%.1f/s, ETA %.0f s)", label, done, total, rate,
-               (total - done) / rate)
-
-
 def score_pairs(real: np.ndarray, gen: np.ndarray, meta: Mapping[str, list],
                 bank: metrics.ReferenceBank, *, rate_hz: float,
                 label: str = "") -> List[Record]:
   """metrics.pair_records in chunks, with progress lines."""
-  records, start, n = [], time.time(), real.shape[0]
-  chunk, last_log = 64, time.time()
+  records, n, chunk = [], real.shape[0], 64
+  progress = Progress(f"{label} scored pairs", n)
   for i in range(0, n, chunk):
     sub = {k: v[i:i + chunk] for k, v in meta.items()}
     recs = metrics.pair_records(real[i:i + chunk], gen[i:i + chunk], sub,
@@ -609,13 +115,11 @@ def score_pairs(real: np.ndarray, gen: np.ndarray, meta: Mapping[str, list],
     for j, rec in enumerate(recs):
       rec["index"] = i + j
     records += recs
-    if time.time() - last_log >= _LOG_EVERY_S:
-      last_log = time.time()
-      _log_progress(f"{label} scored pairs", min(i + chunk, n), n, start)
+    progress.update(min(i + chunk, n))
   return records
 
 
-def randomised_ranks(gen, data: CohortData, pairs: np.ndarray,
+def randomised_ranks(gen, data: selection.CohortData, pairs: np.ndarray,
                      bank: metrics.ReferenceBank, *, num_samples: int,
                      seed: int, rate_hz: float, label: str = ""
                      ) -> Tuple[List[metrics.RankResult], List[str]]:
@@ -627,8 +131,8 @@ def randomised_ranks(gen, data: CohortData, pairs: np.ndarray,
   ts = data.eval_set
   eligible = np.ones(len(pairs), bool)
   if data.name == "stroke":
-    eligible = (speed_mask(ts.speed[pairs[:, 0]], STROKE_BASE_SPEEDS)
-                & speed_mask(ts.speed[pairs[:, 1]], STROKE_BASE_SPEEDS))
+    eligible = (selection.speed_mask(ts.speed[pairs[:, 0]], selection.STROKE_BASE_SPEEDS)
+                & selection.speed_mask(ts.speed[pairs[:, 1]], selection.STROKE_BASE_SPEEDS))
   ranks = [metrics.RankResult(math.nan, 0, "randomised encoding: stroke "
                               "pairs use the base speeds only")] * len(pairs)
   names = [""] * len(pairs)
@@ -636,9 +140,9 @@ def randomised_ranks(gen, data: CohortData, pairs: np.ndarray,
     return ranks, names
   sel = np.flatnonzero(eligible)
   src_trials, slot = np.unique(pairs[sel, 0], return_inverse=True)
-  x_rand, subj_rand, _ = random_source_trials(
+  x_rand, subj_rand, _ = selection.random_source_trials(
       ts, src_trials, seed=seed, pool=data.pool)
-  out = generate_pairs(gen, x_rand, ts.speed[src_trials], slot,
+  out = generators_lib.generate_pairs(gen, x_rand, ts.speed[src_trials], slot,
                        ts.speed[pairs[sel, 1]], cohort=data.name,
                        num_samples=num_samples, seed=seed + 1,
                        label=f"{label} randomised", calibrate=False)
@@ -654,20 +158,20 @@ def randomised_ranks(gen, data: CohortData, pairs: np.ndarray,
 # -------------------------------------------------------------------- job
 @dataclasses.dataclass
 class _CohortRun:
-  data: CohortData
+  data: selection.CohortData
   bank: metrics.ReferenceBank
   pairs: np.ndarray                 # [P, 2] the common pair set
   num_all_pairs: int
 
 
-def _cohort_run(data: CohortData, max_pairs: int, seed: int,
+def _cohort_run(data: selection.CohortData, max_pairs: int, seed: int,
                 rate_hz: float) -> _CohortRun:
   ts = data.eval_set
   if len(ts) == 0:
     raise DataError(f"{data.dataset or data.name} split {data.split!r}: no "
                     f"trials to evaluate")
   all_pairs = pairs_lib.within_subject_pairs(ts)
-  chosen = select_pairs(ts, max_pairs, seed=seed,
+  chosen = selection.select_pairs(ts, max_pairs, seed=seed,
                         bin_width=analyses.default_bin(data.name))
   logging.info("%s: %d subjects, %d trials, %d of %d pairs; ranking against "
                "%d subjects", data.name, ts.num_subjects, len(ts), len(chosen),
@@ -680,7 +184,7 @@ def _cohort_run(data: CohortData, max_pairs: int, seed: int,
 def _model_pairs(gen, run: _CohortRun, max_pairs: int, seed: int
                  ) -> Tuple[np.ndarray, str]:
   """The pairs a model is evaluated on, and a note when they differ."""
-  speeds = fixed_source_speeds(gen)
+  speeds = generators_lib.fixed_source_speeds(gen)
   if not speeds:
     return run.pairs, ""
   ts = run.data.eval_set
@@ -689,8 +193,8 @@ def _model_pairs(gen, run: _CohortRun, max_pairs: int, seed: int
   cand = cand[allowed[cand[:, 0]]]
   if not len(cand):
     return cand, (f"no {run.data.name} source within "
-                  f"{SPEED_TOL_MPS} m/s of its fixed source speeds {speeds}")
-  chosen = select_pairs(ts, max_pairs, seed=seed, candidates=cand,
+                  f"{selection.SPEED_TOL_MPS} m/s of its fixed source speeds {speeds}")
+  chosen = selection.select_pairs(ts, max_pairs, seed=seed, candidates=cand,
                         bin_width=analyses.default_bin(run.data.name))
   return chosen, (f"{run.data.name}: only sources at its fixed source "
                   f"speeds {speeds} ({len(chosen)} pairs)")
@@ -704,7 +208,7 @@ def evaluate_model(name: str, gen, run: _CohortRun, pairs: np.ndarray, *,
   label = f"[{name}/{cohort}]"
   t0 = time.time()
   src_trials, slot = np.unique(pairs[:, 0], return_inverse=True)
-  out = generate_pairs(gen, ts.x[src_trials], ts.speed[src_trials], slot,
+  out = generators_lib.generate_pairs(gen, ts.x[src_trials], ts.speed[src_trials], slot,
                        ts.speed[pairs[:, 1]], cohort=cohort,
                        num_samples=num_samples, seed=seed, label=label,
                        rate_hz=rate_hz)
@@ -748,7 +252,7 @@ def evaluate_model(name: str, gen, run: _CohortRun, pairs: np.ndarray, *,
 
 
 def evaluate_cohorts(generators: Mapping[str, Any],
-                     cohorts: Sequence[CohortData], *,
+                     cohorts: Sequence[selection.CohortData], *,
                      template: Optional[reference.TemplateModel] = None,
                      template_source: str = "",
                      out_dir: Optional[str] = None, max_pairs: int = 0,
@@ -764,9 +268,9 @@ def evaluate_cohorts(generators: Mapping[str, Any],
 
   Args:
     generators: name -> object with Generator.generate's contract.
-    cohorts: the cohorts' data (``load_cohort``).
+    cohorts: the cohorts' data (``selection.load_cohort``).
     template: population template of the simple baselines (default: from a
-      checkpoint, see ``choose_template``).
+      checkpoint, see ``generators_lib.choose_template``).
     out_dir: report folder; None writes nothing.
     max_pairs, num_samples, seed, simple_baselines, randomised_encoding:
       see ``evaluate``.
@@ -789,19 +293,19 @@ def evaluate_cohorts(generators: Mapping[str, Any],
     raise DataError("no cohort to evaluate")
   models: Dict[str, Any] = {}
   for name, gen in generators.items():
-    _check_model_name(name)
+    simple_lib.check_model_name(name)
     models[name] = gen
-  rate_hz = float(next((_config_get(g, "data", "rate_hz") for g in
-                        models.values() if _config_get(g, "data", "rate_hz")),
+  rate_hz = float(next((generators_lib.config_get(g, "data", "rate_hz") for g in
+                        models.values() if generators_lib.config_get(g, "data", "rate_hz")),
                        constants.RATE_HZ))
   if simple_baselines:
     if template is None:
-      template, template_source = choose_template(models)
+      template, template_source = generators_lib.choose_template(models)
     if template is None:
       raise DataError("simple baselines need a population template: give a "
                       "checkpoint with one, or the able-bodied train split")
-    for b in SIMPLE_BASELINES:
-      models[b] = SimpleBaseline(b, template, rate_hz)
+    for b in simple_lib.SIMPLE_BASELINES:
+      models[b] = simple_lib.SimpleBaseline(b, template, rate_hz)
   for name, row in (extra_rows or {}).items():
     models[name] = row
   if not models:
@@ -810,10 +314,10 @@ def evaluate_cohorts(generators: Mapping[str, Any],
   notes: List[str] = list(notes)
   for data in cohorts:
     for name, gen in models.items():
-      note = check_compatible(name, gen, data)
+      note = generators_lib.check_compatible(name, gen, data)
       if note:
         notes.append(note)
-  main = next((n for n, g in models.items() if model_kind(g) == "diffusion"),
+  main = next((n for n, g in models.items() if generators_lib.model_kind(g) == "diffusion"),
               next(iter(models)))
 
   results: Results = {name: {} for name in models}
@@ -887,7 +391,7 @@ def evaluate_cohorts(generators: Mapping[str, Any],
 
 
 def _model_info(gen) -> Dict[str, Any]:
-  out = {"kind": model_kind(gen)}
+  out = {"kind": generators_lib.model_kind(gen)}
   bundle = getattr(gen, "bundle", None)
   if bundle is not None:
     out["path"] = str(getattr(bundle, "path", ""))
@@ -898,15 +402,15 @@ def _model_info(gen) -> Dict[str, Any]:
       value = None
     if value is not None:
       out[attr] = value
-  steps = _config_get(gen, "sampling", "num_steps")
+  steps = generators_lib.config_get(gen, "sampling", "num_steps")
   if steps is not None and out["kind"] == "diffusion":
     out["ddim_steps"] = int(steps)
-    out["ddim_eta"] = float(_config_get(gen, "sampling", "eta", default=0.0))
-    out["temperature"] = float(_config_get(gen, "sampling", "temperature",
+    out["ddim_eta"] = float(generators_lib.config_get(gen, "sampling", "eta", default=0.0))
+    out["temperature"] = float(generators_lib.config_get(gen, "sampling", "temperature",
                                            default=1.0))
-  speeds = fixed_source_speeds(gen)
+  speeds = generators_lib.fixed_source_speeds(gen)
   if speeds:
-    out["fixed_source_speeds"] = list(speeds)
+    out["generators_lib.fixed_source_speeds"] = list(speeds)
   return out
 
 
@@ -916,9 +420,6 @@ def write_outputs(out_dir: str, results: Results,
                   settings: Optional[Mapping[str, Any]], make_figures: bool,
                   rate_hz: float) -> Dict[str, str]:
   """figures/*.png, then metrics.json and report.md."""
-  from gaitjax.eval import figures
-  from gaitjax.eval import report
-  import gaitjax
   paths: Dict[str, str] = {}
   if make_figures and main in results:
     cohort_ana = {c: e["analyses"] for c, e in results[main].items()}
@@ -1010,22 +511,21 @@ def evaluate(models: Mapping[str, Any], *, data_dir: str, out_dir: str,
     stroke_dataset = able_bodied_dataset if "stroke" in selected else None
   skipped = []
   for cohort, dataset, sp in wanted:
-    data = load_cohort(data_dir, dataset, sp, cohort)
-    sub = restrict_speeds(data.eval_set, speed_subset)
+    data = selection.load_cohort(data_dir, dataset, sp, cohort)
+    sub = selection.restrict_speeds(data.eval_set, speed_subset)
     if sub is None:
       skipped.append(f"{dataset} {sp}")
       continue
     cohorts.append(dataclasses.replace(data, eval_set=sub))
   if not cohorts:
     raise DataError(f"--speeds={','.join(str(v) for v in speed_subset)}: no "
-                    f"trial within {SPEED_TOL_MPS} m/s of them in "
+                    f"trial within {selection.SPEED_TOL_MPS} m/s of them in "
                     f"{' or '.join(skipped)}")
   # Data first: its errors are cheaper to find than a checkpoint's load.
-  generators = load_generators(models, num_steps=num_steps, which=which,
-                               temperature=temperature)
-  template, template_source = choose_template(generators)
+  generators = generators_lib.load_generators(
+      models, num_steps=num_steps, which=which, temperature=temperature)
+  template, template_source = generators_lib.choose_template(generators)
   if simple_baselines and template is None:
-    from gaitjax.data import dataset as dataset_lib
     train = dataset_lib.load_split(data_dir, able_bodied_dataset, "train")
     template = reference.TemplateModel.fit(train)
     template_source = f"{able_bodied_dataset} train split (fitted here)"
@@ -1044,7 +544,7 @@ def evaluate(models: Mapping[str, Any], *, data_dir: str, out_dir: str,
               "skipped_cohorts": skipped}
   notes = []
   for name, gen in generators.items():
-    trained_on = _config_get(gen, "data", "dataset")
+    trained_on = generators_lib.config_get(gen, "data", "dataset")
     if trained_on and str(trained_on) != able_bodied_dataset:
       notes.append(f"{name} was trained on {trained_on!r}, evaluated on "
                    f"{able_bodied_dataset!r}")
@@ -1053,7 +553,6 @@ def evaluate(models: Mapping[str, Any], *, data_dir: str, out_dir: str,
                  f"skipped")
   rows = {}
   if simple_baselines and extra_baselines:
-    from gaitjax.eval import extra_rows
     ab_pool = next((c.pool for c in cohorts if c.name == "able_bodied"), None)
     rows, row_notes, settings["extra_rows"] = extra_rows.build_rows(
         data_dir, able_bodied_dataset, pool=ab_pool,
@@ -1070,58 +569,3 @@ def evaluate(models: Mapping[str, Any], *, data_dir: str, out_dir: str,
   return results
 
 
-# ------------------------------------------------------------------ flags
-def parse_checkpoints(entries: Sequence[str], single: Optional[str]
-                      ) -> Dict[str, str]:
-  """--checkpoints=name=path,... and/or --checkpoint=path -> name -> path."""
-  out: Dict[str, str] = {}
-  items = [(None, single)] if single else []
-  for entry in entries:
-    entry = entry.strip()
-    if not entry:
-      continue
-    name, sep, path = entry.partition("=")
-    if not sep or not name.strip() or not path.strip():
-      raise ConfigError(f"--checkpoints: expected name=path entries, got "
-                        f"{entry!r}")
-    items.append((name.strip(), path.strip()))
-  for name, path in items:
-    if name is None:
-      name = os.path.basename(os.path.normpath(path)) or "model"
-    _check_model_name(name)
-    if name in out:
-      raise ConfigError(f"--checkpoints: model name {name!r} given twice")
-    out[name] = path
-  return out
-
-
-
-def parse_flags(flags) -> Dict[str, Any]:
-  """launch/evaluate.py's flags -> keyword arguments of ``evaluate``."""
-  if not flags.output_dir:
-    raise ConfigError("--output_dir is required")
-  models = parse_checkpoints(flags.checkpoints, flags.checkpoint)
-  if not models and flags.no_simple_baselines:
-    raise ConfigError("nothing to evaluate: give --checkpoints or drop "
-                      "--no_simple_baselines")
-  if flags.max_pairs < 0:
-    raise ConfigError(f"--max_pairs must be >= 0 (0 = all pairs), got "
-                      f"{flags.max_pairs}")
-  if flags.num_samples < 1:
-    raise ConfigError(f"--num_samples must be >= 1, got {flags.num_samples}")
-  which = flags.which
-  which = int(which) if str(which).isdigit() else which
-  return dict(models=models, data_dir=flags.data_dir,
-              out_dir=flags.output_dir, able_bodied_dataset=flags.dataset,
-              stroke_dataset=flags.stroke_dataset or None, split=flags.split,
-              max_pairs=flags.max_pairs,
-              speed_subset=cli.parse_speeds(flags.speeds, "speeds") or None,
-              num_samples=flags.num_samples, seed=flags.seed,
-              simple_baselines=not flags.no_simple_baselines,
-              randomised_encoding=not flags.no_randomised_encoding,
-              num_steps=flags.num_steps, which=which,
-              temperature=getattr(flags, "temperature", None),
-              extra_baselines=not getattr(flags, "no_extra_baselines", False),
-              regression_dataset=getattr(flags, "regression_dataset", None)
-              or None,
-              cohorts=tuple(getattr(flags, "cohorts", None) or ()))

@@ -1,26 +1,21 @@
-"""Shared wrapper for the absl entry points in launch/.
+"""The command-line entry points: one module per launch script.
+
+``gaitjax/cli/<name>.py`` defines a script's absl flags and ``main``;
+``launch/<name>.py`` and the ``gaitjax-<name>`` console scripts (setup.py)
+both run it through ``<name>.run()``. This module holds what they share.
 
 `run(main)` runs an absl main so that a user-fixable problem
 (`gaitjax.errors.GaitjaxError`, a bad flag or config override) ends as one
 line on stderr and exit status 2, never a traceback.
 """
-import pathlib
 import sys
-from typing import Callable, List, Sequence
+from typing import Callable, Sequence
 
 from absl import app
 from absl import logging
 
+from gaitjax import config_utils
 from gaitjax.errors import GaitjaxError
-
-REPO_ROOT = pathlib.Path(__file__).resolve().parents[1]
-
-
-def ensure_repo_on_path() -> None:
-  """Config files do `from configs import default`: make that importable."""
-  if str(REPO_ROOT) not in sys.path:
-    sys.path.insert(0, str(REPO_ROOT))
-
 
 def fail(message: str) -> None:
   """Prints one line and exits 2."""
@@ -47,7 +42,7 @@ def _guarded(main: Callable[[Sequence[str]], None]):
 
 def run(main: Callable[[Sequence[str]], None]) -> None:
   """absl.app.run with one-line errors for bad flags, configs and inputs."""
-  ensure_repo_on_path()
+  config_utils.ensure_repo_on_path()
   argv = list(sys.argv)
   try:
     app.run(_guarded(main), argv=argv, flags_parser=_parse_flags)
@@ -79,42 +74,8 @@ def _os_error(e: OSError) -> str:
   return f"{e.filename}: {reason}" if e.filename else reason
 
 
-def parse_speeds(values: Sequence[str], flag: str) -> List[float]:
-  """A list flag of speeds ('0.6,1.0') -> floats; ConfigError naming --flag."""
-  import math
-  from gaitjax.errors import ConfigError
-  speeds = []
-  for v in values:
-    try:
-      speed = float(v)
-    except ValueError:
-      raise ConfigError(f"--{flag}: expected numbers in m/s, got {v!r}"
-                        ) from None
-    if not math.isfinite(speed) or speed <= 0:
-      raise ConfigError(f"--{flag}: speeds must be positive, got {v}")
-    speeds.append(speed)
-  return speeds
-
-
 def _first_line(text: str) -> str:
   for line in text.splitlines():
     if line.strip():
       return line.strip()
   return text
-
-
-def _launch(module: str):
-  def entry():
-    ensure_repo_on_path()
-    import importlib
-    mod = importlib.import_module(f"launch.{module}")
-    run(mod.main)
-  return entry
-
-
-build_data_main = _launch("build_data")
-train_main = _launch("train")
-sample_main = _launch("sample")
-evaluate_main = _launch("evaluate")
-quickstart_main = _launch("quickstart")
-benchmark_main = _launch("benchmark")

@@ -1,0 +1,58 @@
+"""The console scripts of setup.py resolve inside the installed package.
+
+Each target must import from ``gaitjax`` alone (never ``launch.*``, which
+``pip install .`` does not ship), and every launch/*.py must be a thin
+wrapper of the gaitjax.cli module of the same name.
+"""
+import ast
+import pathlib
+import subprocess
+import sys
+
+import pytest
+
+REPO = pathlib.Path(__file__).resolve().parents[1]
+
+
+def console_scripts():
+  """[(script, 'module:function')] parsed from setup.py's entry_points."""
+  tree = ast.parse((REPO / "setup.py").read_text())
+  for node in ast.walk(tree):
+    if isinstance(node, ast.keyword) and node.arg == "entry_points":
+      entries = ast.literal_eval(node.value)["console_scripts"]
+      return [tuple(s.strip() for s in e.split("=", 1)) for e in entries]
+  raise AssertionError("setup.py has no entry_points")
+
+
+def test_setup_declares_the_console_scripts():
+  names = [name for name, _ in console_scripts()]
+  assert {"gaitjax-train", "gaitjax-sample", "gaitjax-evaluate",
+          "gaitjax-quickstart", "gaitjax-build-data",
+          "gaitjax-benchmark"} <= set(names)
+
+
+@pytest.mark.parametrize("script,target", console_scripts())
+def test_entry_point_target_imports_from_the_package(script, target,
+                                                     tmp_path):
+  module, func = target.split(":")
+  assert module.startswith("gaitjax."), (script, target)
+  # A fresh interpreter in a folder holding only this checkout's gaitjax
+  # package, as site-packages holds it after `pip install .`: no launch/.
+  (tmp_path / "gaitjax").symlink_to(REPO / "gaitjax")
+  code = (f"import importlib, sys; m = importlib.import_module({module!r}); "
+          f"assert m.__file__.startswith({str(tmp_path)!r}), m.__file__; "
+          f"assert callable(getattr(m, {func!r})); "
+          f"assert 'launch' not in sys.modules")
+  r = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, text=True,
+                     capture_output=True, timeout=120)
+  assert r.returncode == 0, r.stderr[-2000:]
+
+
+def test_launch_scripts_are_thin_wrappers():
+  for path in sorted((REPO / "launch").glob("*.py")):
+    if path.name == "__init__.py":
+      continue
+    text = path.read_text()
+    assert f"from gaitjax.cli import {path.stem} as _impl" in text, path
+    assert (REPO / "gaitjax" / "cli" / path.name).is_file(), path
+    assert len(text.splitlines()) < 30, f"{path}: keep launch/ thin"
