@@ -28,6 +28,9 @@ setuptools.setup(
         "chex>=0.1.92",
         "matplotlib>=3.8",
         "mat-io>=1.0.2",
+        # TensorBoard event files of training runs: needs only numpy and
+        # protobuf (no TensorFlow, unlike clu.metric_writers' writer).
+        "tensorboardX>=2.6",
     ],
     extras_require={
         "test": ["pytest>=8", "pytest-xdist>=3.5"],

@@ -41,6 +41,7 @@ from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 import jax
 import ml_collections
 import numpy as np
+import tensorboardX
 from absl import logging
 
 from gaitjax import config_utils
@@ -62,6 +63,7 @@ from gaitjax.train import tasks as tasks_lib
 Batch = Dict[str, Any]
 METRICS_FILE = "metrics.jsonl"
 CONFIG_FILE = "config.json"
+TENSORBOARD_DIR = "tb"           # TensorBoard event files (process 0)
 INIT_FROM_FILE = "init_from.json"
 INIT_FROM_STATS = ("finetune", "pretrained")
 # Independent key streams of config.seed.
@@ -230,12 +232,30 @@ def validation_pairs(pairs: np.ndarray, num: int, seed: int) -> np.ndarray:
 # ---------------------------------------------------------------- logging
 
 
+# Shown on the one console line of a log step; the rest go to DEBUG.
+HEADLINE_METRICS: Tuple[str, ...] = ("loss", "val_loss")
+
+
+def format_step_line(step: int, metrics: Mapping[str, float],
+                     progress: str = "") -> str:
+  """'[step] loss = 0.123, val_loss = 0.145 | 40/100 steps, 2.1 steps/s,
+  elapsed 0:00:19, ETA 0:00:28': the metrics that matter, one line."""
+  shown = [f"{k} = {float(metrics[k]):.4g}" for k in HEADLINE_METRICS
+           if k in metrics]
+  head = f"[{step}] " + (", ".join(shown) or "-")
+  return f"{head} | {progress}" if progress else head
+
+
 class MetricsWriter:
-  """metrics.jsonl (one JSON object per line) and absl log lines."""
+  """metrics.jsonl (one JSON object per line), TensorBoard event files in
+  ``workdir/tb`` (tensorboardX: no TensorFlow needed) and one log line per
+  logged step (every metric at DEBUG)."""
 
   def __init__(self, workdir: pathlib.Path, enabled: bool = True):
     self.path = workdir / METRICS_FILE
     self.enabled = enabled
+    self._tb = (tensorboardX.SummaryWriter(str(workdir / TENSORBOARD_DIR))
+                if enabled else None)
 
   def truncate_after(self, step: int) -> None:
     """Drops lines of steps > step (a resumed run rewrites them)."""
@@ -250,11 +270,20 @@ class MetricsWriter:
         continue  # a torn last line after a crash
     files.atomic_write_text(self.path, "".join(k + "\n" for k in kept))
 
-  def write(self, step: int, metrics: Mapping[str, float]) -> None:
-    for name in sorted(metrics):
-      logging.info("[%d] %s = %.6g", step, name, metrics[name])
+  def write(self, step: int, metrics: Mapping[str, float],
+            progress: str = "") -> None:
+    """Logs and records ``metrics`` (scalars) of ``step``; ``progress`` is
+    the step count / rate / ETA text of the console line."""
+    logging.info("%s", format_step_line(step, metrics, progress))
+    logging.debug("[%d] %s", step, ", ".join(
+        f"{k} = {float(metrics[k]):.6g}" for k in sorted(metrics)))
     if not self.enabled:
       return
+    for name in sorted(metrics):
+      value = float(metrics[name])
+      if math.isfinite(value):
+        self._tb.add_scalar(name, value, int(step))
+    self._tb.flush()
     record = {"step": int(step)}
     record.update({k: _json_float(v) for k, v in metrics.items()})
     with open(self.path, "a") as f:
@@ -450,11 +479,13 @@ def _train(config, workdir, data, task, ckpt, init_from, t_start, devices,
         record.update(_mean_metrics(window))
         record["steps_per_s"] = rate
         window = []
-        _log_progress(done, num_steps, rate, t_start, max_s)
+        progress = _progress_text(done, num_steps, rate, t_start, max_s)
+      else:
+        progress = ""
       t_pause = time.monotonic()
       if is_eval:
         record.update(evaluate(state.eval_params()))
-      writer.write(done, record)
+      writer.write(done, record, progress)
       final.update(record)
       if is_ckpt:
         save(done, record)
@@ -618,14 +649,15 @@ def _device_batch(batch: Mapping[str, Any]) -> Dict[str, np.ndarray]:
           if np.asarray(v).dtype.kind in "biuf"}
 
 
-def _log_progress(done: int, num_steps: int, rate: float, t_start: float,
-                  max_s: float) -> None:
+def _progress_text(done: int, num_steps: int, rate: float, t_start: float,
+                   max_s: float) -> str:
+  """'done/num_steps steps, rate steps/s, elapsed h:mm:ss, ETA h:mm:ss'."""
   elapsed = time.monotonic() - t_start
   eta = (num_steps - done) / rate if rate > 0 else float("inf")
   if max_s > 0:
     eta = min(eta, max(0.0, max_s - elapsed))
-  logging.info("[%d] %d/%d steps, %.2f steps/s, elapsed %s, ETA %s", done,
-               done, num_steps, rate, _hms(elapsed), _hms(eta))
+  return (f"{done}/{num_steps} steps, {rate:.2f} steps/s, elapsed "
+          f"{_hms(elapsed)}, ETA {_hms(eta)}")
 
 
 def _hms(seconds: float) -> str:
