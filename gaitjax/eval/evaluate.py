@@ -106,6 +106,7 @@ RESERVED_NAMES: Tuple[str, ...] = SIMPLE_BASELINES + (
 SPEED_TOL_MPS: float = pairs_lib.SOURCE_SPEED_TOLERANCE_MPS
 STROKE_BASE_SPEEDS: Tuple[float, ...] = (0.3, 0.6, 0.9, 1.2)
 ALL_SPLITS: Tuple[str, ...] = ("train", "validation", "test")
+ALL = "all"                  # --split=all: the union of ALL_SPLITS
 # Rows (source x target x sample) per generate call: large enough to fill a
 # device batch several times, small enough for a progress line now and then.
 _ROWS_PER_CALL = 256
@@ -150,10 +151,14 @@ def concat_trialsets(sets: Sequence[TrialSet]) -> TrialSet:
 
 def load_cohort(data_dir: str, dataset: str, split: str, cohort: str
                 ) -> CohortData:
-  """Reads a cohort's evaluation split, its other splits and its stats."""
+  """Reads a cohort's evaluation split, its other splits and its stats.
+
+  split 'all' evaluates every subject of every split: a model trained on
+  other data (e.g. the synthetic population prior) tested on a whole lab
+  dataset it never saw.
+  """
   from gaitjax.data import dataset as dataset_lib
-  eval_set = dataset_lib.load_split(data_dir, dataset, split)
-  parts = [eval_set]
+  parts = []
   for other in ALL_SPLITS:
     if other == split:
       continue
@@ -161,6 +166,14 @@ def load_cohort(data_dir: str, dataset: str, split: str, cohort: str
       parts.append(dataset_lib.load_split(data_dir, dataset, other))
     except DataError:
       pass              # e.g. stroke builds only have 'test'
+  if split == ALL:
+    if not parts:
+      raise DataError(f"dataset {dataset!r} in {data_dir}: no split has "
+                      f"examples")
+    eval_set = concat_trialsets(parts)
+  else:
+    eval_set = dataset_lib.load_split(data_dir, dataset, split)
+    parts = [eval_set] + parts
   try:
     stats = dataset_lib.load_stats(data_dir, dataset)
   except DataError:
