@@ -396,6 +396,143 @@ def sample_scaling(records: Sequence[Record], size: str,
   return out
 
 
+# ------------------------------------------------------ generation request
+
+# The realistic generation job (issue 13): one request = one source
+# recording, REQUEST_SPEEDS target speeds x REQUEST_SAMPLES samples each
+# (the uncertainty band), all rows in one DDIM scan.
+REQUEST_SAMPLES = 8
+REQUEST_SPEEDS = (0.6, 0.9, 1.2, 1.5)
+
+
+def bench_request(size: str, num_steps: int, *, peak: Optional[float] = None,
+                repeats: int = 3, config=None,
+                sampler: Optional["_Sampler"] = None, warmup: int = 1,
+                print_fn: PrintFn = _stdout) -> Record:
+  """Sequences/s of one generation request (K = REQUEST_SAMPLES samples x
+  len(REQUEST_SPEEDS) target speeds of one source) in one DDIM scan.
+
+  The rows are laid out as gaitjax.generate.Generator lays them out (the
+  source repeated per row); sampling.ddim_sample_request encodes the one
+  source once and broadcasts its conditioning to the rows.
+  """
+  from gaitjax.diffusion import sampling  # pylint: disable=g-import-not-at-top
+  config = config or size_config(size)
+  sampler = sampler or _Sampler(config)
+  rows = REQUEST_SAMPLES * len(REQUEST_SPEEDS)
+  x_src, x_ref, v_src, _ = _sampler_inputs(config, rows)
+  x_src = jnp.broadcast_to(x_src[:1], x_src.shape)
+  v_src = jnp.full((rows,), 1.0, jnp.float32)
+  v_tgt = jnp.asarray(np.repeat(np.asarray(REQUEST_SPEEDS, np.float32),
+                                REQUEST_SAMPLES))
+  source_index = jnp.zeros((rows,), jnp.int32)
+  kwargs = dict(num_steps=num_steps, eta=float(config.sampling.eta),
+                prediction=str(config.diffusion.prediction),
+                clip_x0=config.sampling.get("clip_x0", None))
+  fast = hasattr(sampling, "ddim_sample_request")
+  if fast:
+    fn = jax.jit(lambda p, xs, xr, vs, vt, r: sampling.ddim_sample_request(
+        p, sampler.model, sampler.schedule, xs, xr, vs, vt, source_index,
+        r, **kwargs))
+    args = (sampler.params, x_src[:1], x_ref, v_src[:1], v_tgt,
+            jax.random.key(2))
+  else:
+    fn = jax.jit(lambda p, xs, xr, vs, vt, r: sampling.ddim_sample(
+        p, sampler.model, sampler.schedule, xs, xr, vs, vt, r, **kwargs))
+    args = (sampler.params, x_src, x_ref, v_src, v_tgt, jax.random.key(2))
+  t0 = time.perf_counter()
+  compiled = fn.lower(*args).compile()
+  compile_s = time.perf_counter() - t0
+  stats = time_stats(lambda: compiled(*args).block_until_ready(),
+                     repeats=repeats, warmup=warmup)
+  fl = sampler.flops(rows)
+  enc = sampler.flops(1)["encode"] if fast else fl["encode"]
+  flops = (fl["denoise"] * num_steps + (enc or 0.0)
+           if fl["denoise"] else None)
+  return emit({"name": "generate_request", "size": size,
+               "samples": REQUEST_SAMPLES,
+               "target_speeds": len(REQUEST_SPEEDS), "batch_size": rows,
+               "num_steps": num_steps, "encoder_runs": 1 if fast else rows,
+               **_model_fields(config), **stats,
+               "sequences_per_s": rows / stats["seconds"],
+               "requests_per_s": 1.0 / stats["seconds"],
+               "compile_seconds": compile_s, "flops": flops,
+               "flops_method": "xla_cost_analysis(one denoise call) * "
+                               "num_steps + encoder runs",
+               "flops_per_s": flops / stats["seconds"] if flops else None,
+               "mfu": _mfu(flops, stats["seconds"], peak)}, print_fn)
+
+
+# ------------------------------------------------------------------ table
+
+# The rows of issue 13's table, per size: (train batch or None = the
+# config's), (DDIM batch, steps), generation-request steps (None = the
+# config's). Paper-size DDIM runs 10 steps: the per-step cost is what the
+# fraction measures, and 100 steps x 64 sequences take ~6 min on 2 cores.
+TABLE_PLAN = {
+    "cpu_small": {"ddim": (64, 100), "request_steps": None},
+    "paper": {"ddim": (16, 10), "request_steps": 10},
+    "tiny": {"ddim": (4, 2), "request_steps": 2},
+}
+
+
+def bench_table(sizes: Sequence[str], *, peak: Optional[float],
+                repeats: int = 3, print_fn: PrintFn = _stdout
+                ) -> List[Record]:
+  """Issue 13's rows per size: the train step at the config's batch, DDIM
+  (TABLE_PLAN) and the generation request, each with its fraction of the
+  matmul rate ('mfu')."""
+  out = []
+  for size in sizes:
+    config = size_config(size)
+    plan = TABLE_PLAN[size]
+    out.append(bench_train(size, int(config.train.batch_size), peak=peak,
+                           repeats=repeats, config=config, print_fn=print_fn))
+    sampler = _Sampler(config)
+    b, s = plan["ddim"]
+    out += bench_sample(size, (b,), (s,), peak=peak, repeats=repeats,
+                        config=config, sampler=sampler, scaling=False,
+                        print_fn=print_fn)
+    steps = plan["request_steps"] or int(config.sampling.num_steps)
+    out.append(bench_request(size, steps, peak=peak, repeats=repeats,
+                             config=config, sampler=sampler,
+                             print_fn=print_fn))
+  return out
+
+
+def table_text(records: Sequence[Record]) -> str:
+  """The table rows of a run: what, size, batch x steps, seconds, rate and
+  the fraction of the dense-matmul rate measured in the same run."""
+  lines = []
+  mm = next((r for r in records if r["name"] == "dense_matmul"), None)
+  loads = [r.get("load_average") for r in records
+           if r["name"] in ("benchmark_start", "benchmark_end")]
+  if mm:
+    lines.append(f"matmul limit: {mm['flops_per_s'] / 1e9:.1f} GFLOP/s "
+                 f"(f32 n={mm['n']}); load average start/end: "
+                 f"{loads[0] if loads else '?'} / "
+                 f"{loads[-1] if len(loads) > 1 else '?'}")
+  lines.append(f"{'row':<18}{'size':<11}{'B x steps':>11}{'seconds':>10}"
+               f"{'rate':>22}{'fraction':>10}")
+  for r in records:
+    if r["name"] == "train_step":
+      what, shape = "train step", f"{r['batch_size']}"
+      rate = f"{1 / r['seconds']:.3g} steps/s"
+    elif r["name"] == "ddim_sample":
+      what, shape = "DDIM", f"{r['batch_size']} x {r['num_steps']}"
+      rate = f"{r['sequences_per_s']:.3g} seq/s"
+    elif r["name"] == "generate_request":
+      what = f"request {r['samples']}x{r['target_speeds']}"
+      shape = f"{r['batch_size']} x {r['num_steps']}"
+      rate = f"{r['sequences_per_s']:.3g} seq/s"
+    else:
+      continue
+    frac = "-" if r.get("mfu") is None else f"{r['mfu']:.2f}"
+    lines.append(f"{what:<18}{r['size']:<11}{shape:>11}"
+                 f"{r['seconds']:>10.3f}{rate:>22}{frac:>10}")
+  return "\n".join(lines)
+
+
 # ---------------------------------------------------------------- profile
 
 
@@ -771,7 +908,8 @@ def gpu_smoke_table(r: Record) -> str:
 
 # -------------------------------------------------------------------- all
 
-WHATS = ("all", "matmul", "pipeline", "train", "sample", "eval", "profile")
+WHATS = ("all", "matmul", "pipeline", "train", "sample", "eval", "profile",
+         "table")
 
 
 def run_benchmarks(sizes: Sequence[str] = ("paper", "cpu_small"),
@@ -797,6 +935,13 @@ def run_benchmarks(sizes: Sequence[str] = ("paper", "cpu_small"),
   peak_rec = matmul_peak(repeats=max(5, repeats), print_fn=print_fn)
   records.append(peak_rec)
   peak = peak_rec["flops_per_s"]
+  if what == "table":
+    records += bench_table(sizes, peak=peak, repeats=repeats,
+                           print_fn=print_fn)
+    records.append(emit({"name": "benchmark_end",
+                         "load_average": _load_average()}, print_fn))
+    print_fn(table_text(records))
+    return records
   do = lambda w: what in ("all", w)
   if do("pipeline"):
     records += bench_pipeline(num_batches=10 if quick else 40,

@@ -5,6 +5,7 @@ run comes first and is the reference of every 'mfu' field.
 
   python launch/benchmark.py --quick                 # ~5 min on 2 CPU cores
   python launch/benchmark.py --sizes=cpu_small --what=sample --repeats=5
+  python launch/benchmark.py --what=table --sizes=cpu_small,paper  # issue 13
 
 The GPU check (paper size, bf16 on GPU; < 3 min on one H100-class GPU):
 one table plus a JSON file with train steps/s, DDIM sequences/s, both
@@ -28,7 +29,8 @@ flags.DEFINE_list("sizes", ["paper", "cpu_small"],
                   "Model sizes: paper (configs/default.py in float32), "
                   "cpu_small, tiny.")
 flags.DEFINE_enum("what", "all", ["all", "matmul", "pipeline", "train",
-                                  "sample", "eval", "profile", "gpu_smoke"],
+                                  "sample", "eval", "profile", "table",
+                                  "gpu_smoke"],
                   "What to measure (the matmul reference always runs). "
                   "gpu_smoke: the short GPU check of one size (default "
                   "paper), a table and --output.")
