@@ -42,7 +42,7 @@ at t = 999 of the linear one), so bf16's 3 significant digits there would be
 visible in the generated gait.
 """
 import dataclasses
-from typing import Any, Dict, Optional
+from typing import Any, Dict, Optional, Tuple
 
 import chex
 import flax.linen as nn
@@ -493,12 +493,40 @@ class GaitDiffusionModel(nn.Module):
 
     Constant over the diffusion steps, so the sampler computes it once.
     """
+    return self.encode_with_embedding(x_src, v_src, v_tgt)[0]
+
+  def encode_with_embedding(self, x_src: Array, v_src: Array, v_tgt: Array
+                            ) -> Tuple[Array, Optional[Array]]:
+    """(c [B, cond_dim], z_s [B, subject_embed_dim] or None): encode's
+    conditioning and the subject embedding it was built from (None without
+    a subject encoder); z_s equals subject_embedding(x_src)."""
     chex.assert_rank([x_src, v_src, v_tgt], [3, 1, 1])
     chex.assert_equal(x_src.shape[0], v_src.shape[0])
-    if self.center_inputs:
-      x_src = center_over_time(x_src)
-    z_s = self.subject_encoder(x_src) if self.use_subject_encoder else None
+    z_s = self.subject_embedding(x_src) if self.use_subject_encoder else None
+    return self.condition(z_s, v_src, v_tgt), z_s
+
+  def condition(self, z_s: Optional[Array], v_src: Array, v_tgt: Array
+                ) -> Array:
+    """c [B, cond_dim] from a subject embedding z_s [B, E] (None without a
+    subject encoder) and speeds v_src, v_tgt [B]: encode after the encoder.
+
+    Lets a caller embed each distinct source once and reuse it (the
+    contrastive loss term, K samples x several speeds of one request).
+    """
+    if (z_s is None) == self.use_subject_encoder:
+      raise ConfigError("condition: z_s must be given exactly when "
+                        "config.model.use_subject_encoder=True")
     return self.conditioner(z_s, v_src, v_tgt)
+
+  def forward_with_embedding(self, r_t: Array, x_cond: Array, x_src: Array,
+                             v_src: Array, v_tgt: Array, t: Array, *,
+                             train: bool) -> Tuple[Array, Optional[Array]]:
+    """(__call__'s output [B,T,F], z_s = subject_embedding(x_src) [B, E] or
+    None): the training loss reuses z_s in its contrastive term instead of
+    running the BiLSTM over x_src a second time (same function, one encoder
+    pass less per step)."""
+    cond, z_s = self.encode_with_embedding(x_src, v_src, v_tgt)
+    return self.denoise(r_t, x_cond, cond, t, train=train), z_s
 
   def denoise(self, r_t: Array, x_cond: Array, cond: Array, t: Array, *,
               train: bool) -> Array:
