@@ -476,27 +476,48 @@ TABLE_PLAN = {
 }
 
 
-def bench_table(sizes: Sequence[str], *, peak: Optional[float],
+def _with_adjacent_peak(run: Callable[[], Record], print_fn: PrintFn
+                        ) -> Record:
+  """run() (a quiet bench_* call) between two dense-matmul measurements; its
+  'mfu' is recomputed against their mean ('matmul_flops_per_s'), so a load
+  that changes during the sweep (a shared machine) hits the row and its
+  reference alike. Emits and returns the amended record."""
+  quiet: PrintFn = lambda _: None
+  before = matmul_peak(repeats=3, print_fn=quiet)["flops_per_s"]
+  record = run()
+  after = matmul_peak(repeats=3, print_fn=quiet)["flops_per_s"]
+  peak = 0.5 * (before + after)
+  record = {**record, "matmul_flops_per_s": peak,
+            "matmul_before_after": [before, after],
+            "mfu": _mfu(record.get("flops"), record["seconds"], peak),
+            "load_average": _load_average()}
+  return emit(record, print_fn)
+
+
+def bench_table(sizes: Sequence[str], *, peak: Optional[float] = None,
                 repeats: int = 3, print_fn: PrintFn = _stdout
                 ) -> List[Record]:
   """Issue 13's rows per size: the train step at the config's batch, DDIM
   (TABLE_PLAN) and the generation request, each with its fraction of the
-  matmul rate ('mfu')."""
+  dense-matmul rate measured right before and after it ('mfu')."""
+  del peak  # each row measures its own (_with_adjacent_peak)
+  quiet: PrintFn = lambda _: None
   out = []
   for size in sizes:
     config = size_config(size)
     plan = TABLE_PLAN[size]
-    out.append(bench_train(size, int(config.train.batch_size), peak=peak,
-                           repeats=repeats, config=config, print_fn=print_fn))
+    out.append(_with_adjacent_peak(lambda: bench_train(
+        size, int(config.train.batch_size), repeats=repeats, config=config,
+        print_fn=quiet), print_fn))
     sampler = _Sampler(config)
     b, s = plan["ddim"]
-    out += bench_sample(size, (b,), (s,), peak=peak, repeats=repeats,
-                        config=config, sampler=sampler, scaling=False,
-                        print_fn=print_fn)
+    out.append(_with_adjacent_peak(lambda: bench_sample(
+        size, (b,), (s,), repeats=repeats, config=config, sampler=sampler,
+        scaling=False, print_fn=quiet)[0], print_fn))
     steps = plan["request_steps"] or int(config.sampling.num_steps)
-    out.append(bench_request(size, steps, peak=peak, repeats=repeats,
-                             config=config, sampler=sampler,
-                             print_fn=print_fn))
+    out.append(_with_adjacent_peak(lambda: bench_request(
+        size, steps, repeats=repeats, config=config, sampler=sampler,
+        print_fn=quiet), print_fn))
   return out
 
 
@@ -513,7 +534,7 @@ def table_text(records: Sequence[Record]) -> str:
                  f"{loads[0] if loads else '?'} / "
                  f"{loads[-1] if len(loads) > 1 else '?'}")
   lines.append(f"{'row':<18}{'size':<11}{'B x steps':>11}{'seconds':>10}"
-               f"{'rate':>22}{'fraction':>10}")
+               f"{'rate':>22}{'matmul GF/s':>12}{'fraction':>10}")
   for r in records:
     if r["name"] == "train_step":
       what, shape = "train step", f"{r['batch_size']}"
@@ -528,8 +549,10 @@ def table_text(records: Sequence[Record]) -> str:
     else:
       continue
     frac = "-" if r.get("mfu") is None else f"{r['mfu']:.2f}"
+    ref = r.get("matmul_flops_per_s") or (mm or {}).get("flops_per_s")
+    ref = "-" if not ref else f"{ref / 1e9:.1f}"
     lines.append(f"{what:<18}{r['size']:<11}{shape:>11}"
-                 f"{r['seconds']:>10.3f}{rate:>22}{frac:>10}")
+                 f"{r['seconds']:>10.3f}{rate:>22}{ref:>12}{frac:>10}")
   return "\n".join(lines)
 
 

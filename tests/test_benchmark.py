@@ -106,6 +106,24 @@ def test_bench_eval_and_pipeline_records():
   assert len(_parsed(lines)) == 3
 
 
+def test_table_rows_request_and_fractions_on_tiny():
+  lines, print_fn = _capture()
+  records = benchmark.run_benchmarks(("tiny",), "table", repeats=1,
+                                     print_fn=print_fn)
+  rows = {r["name"]: r for r in records}
+  assert {"train_step", "ddim_sample", "generate_request"} <= set(rows)
+  req = rows["generate_request"]
+  assert req["batch_size"] == (benchmark.REQUEST_SAMPLES
+                               * len(benchmark.REQUEST_SPEEDS)) == 32
+  assert req["encoder_runs"] == 1 and req["sequences_per_s"] > 0
+  for name in ("train_step", "ddim_sample", "generate_request"):
+    r = rows[name]
+    # The fraction is against the matmul rate measured beside the row.
+    assert r["mfu"] == pytest.approx(r["flops"] / r["seconds"]
+                                     / r["matmul_flops_per_s"])
+  assert "fraction" in lines[-1] and "request 8x4" in lines[-1]
+
+
 def test_unknown_size_or_what_is_a_config_error():
   with pytest.raises(ConfigError, match="sizes"):
     benchmark.size_config("huge")
@@ -120,10 +138,19 @@ def test_chunked_attention_matches_flax_default():
   k = jax.random.split(jax.random.key(0), 3)
   q, kk, v = (jax.random.normal(x, (6, 20, 2, 8)) for x in k)
   want = nn.dot_product_attention(q, kk, v)
-  for budget in (None, 2 * 20 * 20, 3 * 2 * 20 * 20, 10 ** 9):
+  # Budgets below one row's scores (2 x 20 x 20) split the queries into
+  # blocks of 10 and 5 (issue 13), and one of 1 element into blocks of 1.
+  for budget in (None, 2 * 20 * 20, 3 * 2 * 20 * 20, 10 ** 9, 2 * 10 * 20,
+                 2 * 5 * 20, 1):
     got = jax.jit(functools.partial(denoiser.chunked_attention,
                                     max_chunk_elements=budget))(q, kk, v)
     np.testing.assert_allclose(got, want, atol=2e-6, rtol=1e-5)
+  # And its gradient (training differentiates through the blocks).
+  loss = lambda f: lambda q: jnp.sum(jnp.sin(f(q, kk, v)))
+  want_g = jax.grad(loss(nn.dot_product_attention))(q)
+  got_g = jax.jit(jax.grad(loss(functools.partial(
+      denoiser.chunked_attention, max_chunk_elements=2 * 5 * 20))))(q)
+  np.testing.assert_allclose(got_g, want_g, atol=1e-5, rtol=1e-4)
   with pytest.raises(ValueError, match="mask"):
     denoiser.chunked_attention(q, kk, v, mask=jnp.ones((6, 2, 20, 20), bool))
 
