@@ -110,9 +110,7 @@ def chunked_attention(query: Array, key: Array, value: Array, *,
     * on CPU, batch rows are processed in groups (``lax.map``) whose scores
       fit about one core's L2 cache, instead of one [B, H, L, L] array that
       every step (matmul, max, exp, sum, matmul) streams through memory.
-      At L = 600 tokens this is ~2.5x faster (benchmark.py's profile);
-      where one row's scores exceed the budget, its queries are split into
-      blocks as well.
+      At L = 600 tokens this is ~2.5x faster (benchmark.py's profile).
 
   Args:
     query, key, value: [B, L, H, d] (key/value may have another length).
@@ -150,26 +148,9 @@ def chunked_attention(query: Array, key: Array, value: Array, *,
   rows = _largest_divisor_at_most(b, max_chunk_elements // (h * lq * lk))
   if rows >= b:
     return attend(query, key, value)
-  # When even one batch row's scores exceed the budget (600 tokens: 5.8 MB
-  # per row), split its queries into blocks too. Each query's softmax still
-  # runs over all keys, so the result is the same; the block's scores, exp
-  # and PV product then stay in cache (~1.25x at paper size, benchmark.py's
-  # profile).
-  q_block = lq
-  if rows == 1 and h * lq * lk > max_chunk_elements:
-    q_block = _largest_divisor_at_most(lq, max(1, max_chunk_elements
-                                               // (h * lk)))
-
-  def attend_rows(q, k, v):                     # q [rows, Lq, H, d]
-    if q_block >= lq:
-      return attend(q, k, v)
-    blocks = jnp.moveaxis(q.reshape(rows, lq // q_block, q_block, h, d), 1, 0)
-    out = lax.map(lambda qi: attend(qi, k, v), blocks)
-    return jnp.moveaxis(out, 0, 1).reshape(rows, lq, h, d)
-
   group = lambda x: x.reshape((b // rows, rows) + x.shape[1:])
-  out = lax.map(lambda qkv: attend_rows(*qkv), (group(query), group(key),
-                                                group(value)))
+  out = lax.map(lambda qkv: attend(*qkv), (group(query), group(key),
+                                           group(value)))
   return out.reshape((b, lq, h, d))
 
 
