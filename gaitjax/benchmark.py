@@ -645,6 +645,124 @@ def bench_profile(size: str, batch_size: int, *, peak: Optional[float] = None,
   return out
 
 
+# ------------------------------------------------------- per-op profile
+
+
+def _hlo_op_kinds(hlo_text: str) -> Dict[str, str]:
+  """{instruction name: kind} of a compiled HLO module's text, kind one of
+  'matmul' (a dot/convolution, or a fusion holding one), 'loop' (a while:
+  its time includes its body's ops), 'elementwise' (any other fusion or op:
+  softmax, norms, activations, the optimiser update, copies)."""
+  import re  # pylint: disable=g-import-not-at-top
+  comps: Dict[str, List[str]] = {}
+  cur = None
+  for line in hlo_text.splitlines():
+    head = re.match(r"^(?:ENTRY )?%?([\w.\-]+) .*\{\s*$", line)
+    if head and "(" in line:
+      cur = head.group(1)
+      comps[cur] = []
+    elif cur is not None:
+      comps[cur].append(line.strip())
+  kinds = {}
+  for lines in comps.values():
+    for line in lines:
+      # The opcode is the first word followed by '(' after the shape, which
+      # may be a tuple: '%while.3 = (s32[], f32[2,8]{1,0}) while(...)'.
+      m = re.match(r"^(?:ROOT )?%?([\w.\-]+) = (.*?)\s?([a-z][\w\-]*)\(",
+                   line)
+      if not m:
+        continue
+      name, op = m.group(1), m.group(3)
+      called = re.search(r"calls=%?([\w.\-]+)", line)
+      body = " ".join(comps.get(called.group(1), [])) if called else ""
+      if op in ("dot", "convolution") or " dot(" in body or (
+          " convolution(" in body):
+        kinds[name] = "matmul"
+      elif op == "while" or name.startswith("while"):
+        kinds[name] = "loop"
+      else:
+        kinds[name] = "elementwise"
+  return kinds
+
+
+def op_profile(fn: Callable, *args, repeats: int = 3,
+               top: int = 12) -> Record:
+  """Where a jitted fn(*args) spends its time, op by op (XLA:CPU thunks
+  from jax.profiler's trace, named as in the compiled HLO).
+
+  Returns {'seconds_per_call', 'by_kind': {kind: seconds per call},
+  'top_ops': [[name, kind, seconds per call], ...]} with kinds from
+  _hlo_op_kinds. 'loop' time contains the matmul/elementwise time of its
+  body, which is also listed under those kinds; the other kinds do not
+  overlap.
+  """
+  # pylint: disable=g-import-not-at-top
+  import collections
+  import glob
+  import gzip
+  import tempfile
+  kinds = _hlo_op_kinds(fn.lower(*args).compile().as_text())
+  jax.block_until_ready(fn(*args))
+  with tempfile.TemporaryDirectory() as d:
+    t0 = time.perf_counter()
+    with jax.profiler.trace(d, create_perfetto_trace=True):
+      for _ in range(repeats):
+        jax.block_until_ready(fn(*args))
+    wall = (time.perf_counter() - t0) / repeats
+    (path,) = glob.glob(f"{d}/**/*.trace.json.gz", recursive=True)
+    with gzip.open(path) as f:
+      events = json.load(f)["traceEvents"]
+  per_op: Dict[str, float] = collections.Counter()
+  for e in events:
+    if e.get("ph") == "X" and e.get("name") in kinds:
+      per_op[e["name"]] += e["dur"] * 1e-6 / repeats
+  by_kind: Dict[str, float] = collections.Counter()
+  for name, sec in per_op.items():
+    by_kind[kinds[name]] += sec
+  return {"seconds_per_call_traced": wall, "by_kind": dict(by_kind),
+          "top_ops": [[n, kinds[n], s] for n, s in
+                      sorted(per_op.items(), key=lambda x: -x[1])[:top]]}
+
+
+def bench_op_profile(size: str, batch_size: int, *, repeats: int = 3,
+                     config=None, print_fn: PrintFn = _stdout
+                     ) -> List[Record]:
+  """op_profile of a size's value_and_grad of the training loss (what the
+  train step differentiates; the optimiser update is the 'update' part)
+  and of one denoise call (a DDIM step), one record each."""
+  # pylint: disable=g-import-not-at-top
+  from gaitjax.train import state as state_lib
+  from gaitjax.train import tasks
+  config = config or size_config(size)
+  task = tasks.get_task(config)
+  example = {k: jnp.asarray(v[0]) for k, v in
+             random_batch(config, batch_size).items()}
+  state = jax.jit(lambda rng: state_lib.create_train_state(
+      rng, config, task, example))(jax.random.key(0))
+  rng = jax.random.key(1)
+  grad = jax.jit(jax.value_and_grad(
+      lambda p, b: task.loss_fn(p, b, rng, train=True), has_aux=True))
+  grads = grad(state.params, example)[1]
+  update = jax.jit(lambda s, g: s.apply_gradients(g))
+  sampler = _Sampler(config)
+  x_src, x_ref, v_src, v_tgt = _sampler_inputs(config, batch_size)
+  from gaitjax.diffusion import sampling  # pylint: disable=g-import-not-at-top
+  cond = sampling._encode(sampler.params, sampler.model, x_src, v_src, v_tgt)  # pylint: disable=protected-access
+  t = jnp.full((batch_size,), 500, jnp.int32)
+  denoise = jax.jit(lambda p, z: sampler.model.apply(
+      {"params": p}, z, x_ref, cond, t, train=False,
+      method=sampler.model.denoise))
+  parts = {"loss_value_and_grad": (grad, (state.params, example)),
+           "optimizer_update": (update, (state, grads)),
+           "denoise_call": (denoise, (sampler.params, x_ref))}
+  out = []
+  for part, (fn, args) in parts.items():
+    prof = op_profile(fn, *args, repeats=repeats)
+    out.append(emit({"name": "op_profile", "size": size, "part": part,
+                     "batch_size": batch_size, **prof}, print_fn))
+  return out
+
+
 # ------------------------------------------------------------------- eval
 
 
@@ -939,7 +1057,7 @@ def gpu_smoke_table(r: Record) -> str:
 # -------------------------------------------------------------------- all
 
 WHATS = ("all", "matmul", "pipeline", "train", "sample", "eval", "profile",
-         "table")
+         "table", "ops")
 
 
 def run_benchmarks(sizes: Sequence[str] = ("paper", "cpu_small"),
@@ -965,6 +1083,13 @@ def run_benchmarks(sizes: Sequence[str] = ("paper", "cpu_small"),
   peak_rec = matmul_peak(repeats=max(5, repeats), print_fn=print_fn)
   records.append(peak_rec)
   peak = peak_rec["flops_per_s"]
+  if what == "ops":
+    for size in sizes:
+      config = size_config(size)
+      records += bench_op_profile(size, int(config.train.batch_size),
+                                  repeats=repeats, config=config,
+                                  print_fn=print_fn)
+    return records
   if what == "table":
     records += bench_table(sizes, peak=peak, repeats=repeats,
                            print_fn=print_fn)

@@ -224,3 +224,14 @@ def test_gpu_smoke_verdict_datasheet_and_bad_flags():
     benchmark.gpu_smoke("tiny", ddim_steps=-1, print_fn=lambda _: None)
   with pytest.raises(ConfigError, match="--pipeline_batches"):
     benchmark.gpu_smoke("tiny", pipeline_batches=0, print_fn=lambda _: None)
+
+
+def test_op_profile_splits_a_function_into_matmul_and_elementwise():
+  a = jnp.ones((64, 64), jnp.float32)
+  fn = jax.jit(lambda x: jnp.tanh(x @ x) * 2.0 + jnp.exp(x).sum(0))
+  prof = benchmark.op_profile(fn, a, repeats=2)
+  assert set(prof["by_kind"]) <= {"matmul", "elementwise", "loop"}
+  assert prof["by_kind"].get("matmul", 0) > 0
+  assert prof["top_ops"] and all(len(row) == 3 for row in prof["top_ops"])
+  kinds = benchmark._hlo_op_kinds(fn.lower(a).compile().as_text())  # pylint: disable=protected-access
+  assert "matmul" in kinds.values() and "elementwise" in kinds.values()
