@@ -8,6 +8,8 @@ reference) and x_tgt = x_ref + r0.
 The whole trajectory is one ``jax.lax.scan`` inside one ``jit``; the
 subject/speed conditioning (the BiLSTM) does not depend on the step and is
 computed once before the scan, so each step is one ``model.denoise`` call.
+``ddim_sample_request`` does the same for rows that share sources (K samples
+x several target speeds of one recording): the BiLSTM runs once per source.
 """
 import functools
 from typing import Optional
