@@ -124,6 +124,10 @@ def get_config() -> ml_collections.ConfigDict:
   # [P II.D.3 eq. 7] the clean-residual terms unweighted. 'alpha2' (ours)
   # weights them by alpha_t^2: configs/variants/x0_weighting.py.
   loss.x0_weighting = "none"
+  # [ours, speed; same function] the contrastive term reuses the subject
+  # embedding of x_src computed for the conditioning (one BiLSTM pass less
+  # per step); False = a second pass over x_src, as first written.
+  loss.reuse_subject_embedding = True
 
   # ------------------------------------------------------------ optimiser
   config.optim = optim = ml_collections.ConfigDict()

@@ -236,6 +236,13 @@ def bench_train(size: str, batch_size: int, *, peak: Optional[float] = None,
       rng, config, task, example))(jax.random.key(0))
   base_rng = jax.random.key(1)
   train_step = step_lib.make_train_step(task, base_rng, devices=devices)
+  # On the device before the timed steps, as train/loop.py's prefetch
+  # thread puts it there while the previous step runs: the host-to-device
+  # copy is not part of a step's time in training.
+  from gaitjax.train import checkpoint as ckpt_lib  # pylint: disable=g-import-not-at-top
+  batch = jax.device_put(batch, jax.sharding.NamedSharding(
+      ckpt_lib.replicated_sharding(devices).mesh,
+      jax.sharding.PartitionSpec(step_lib.AXIS)))
   with no_chunking():
     flops = compiled_flops(
         step_lib.make_train_step(task, base_rng, devices=devices), state,
@@ -396,6 +403,166 @@ def sample_scaling(records: Sequence[Record], size: str,
   return out
 
 
+# ------------------------------------------------------ generation request
+
+# The realistic generation job (issue 13): one request = one source
+# recording, REQUEST_SPEEDS target speeds x REQUEST_SAMPLES samples each
+# (the uncertainty band), all rows in one DDIM scan.
+REQUEST_SAMPLES = 8
+REQUEST_SPEEDS = (0.6, 0.9, 1.2, 1.5)
+
+
+def bench_request(size: str, num_steps: int, *, peak: Optional[float] = None,
+                repeats: int = 3, config=None,
+                sampler: Optional["_Sampler"] = None, warmup: int = 1,
+                print_fn: PrintFn = _stdout) -> Record:
+  """Sequences/s of one generation request (K = REQUEST_SAMPLES samples x
+  len(REQUEST_SPEEDS) target speeds of one source) in one DDIM scan.
+
+  The rows are laid out as gaitjax.generate.Generator lays them out (the
+  source repeated per row); sampling.ddim_sample_request encodes the one
+  source once and broadcasts its conditioning to the rows.
+  """
+  from gaitjax.diffusion import sampling  # pylint: disable=g-import-not-at-top
+  config = config or size_config(size)
+  sampler = sampler or _Sampler(config)
+  rows = REQUEST_SAMPLES * len(REQUEST_SPEEDS)
+  x_src, x_ref, v_src, _ = _sampler_inputs(config, rows)
+  x_src = jnp.broadcast_to(x_src[:1], x_src.shape)
+  v_src = jnp.full((rows,), 1.0, jnp.float32)
+  v_tgt = jnp.asarray(np.repeat(np.asarray(REQUEST_SPEEDS, np.float32),
+                                REQUEST_SAMPLES))
+  source_index = jnp.zeros((rows,), jnp.int32)
+  kwargs = dict(num_steps=num_steps, eta=float(config.sampling.eta),
+                prediction=str(config.diffusion.prediction),
+                clip_x0=config.sampling.get("clip_x0", None))
+  fast = hasattr(sampling, "ddim_sample_request")
+  if fast:
+    fn = jax.jit(lambda p, xs, xr, vs, vt, r: sampling.ddim_sample_request(
+        p, sampler.model, sampler.schedule, xs, xr, vs, vt, source_index,
+        r, **kwargs))
+    args = (sampler.params, x_src[:1], x_ref, v_src[:1], v_tgt,
+            jax.random.key(2))
+  else:
+    fn = jax.jit(lambda p, xs, xr, vs, vt, r: sampling.ddim_sample(
+        p, sampler.model, sampler.schedule, xs, xr, vs, vt, r, **kwargs))
+    args = (sampler.params, x_src, x_ref, v_src, v_tgt, jax.random.key(2))
+  t0 = time.perf_counter()
+  compiled = fn.lower(*args).compile()
+  compile_s = time.perf_counter() - t0
+  stats = time_stats(lambda: compiled(*args).block_until_ready(),
+                     repeats=repeats, warmup=warmup)
+  fl = sampler.flops(rows)
+  enc = sampler.flops(1)["encode"] if fast else fl["encode"]
+  flops = (fl["denoise"] * num_steps + (enc or 0.0)
+           if fl["denoise"] else None)
+  return emit({"name": "generate_request", "size": size,
+               "samples": REQUEST_SAMPLES,
+               "target_speeds": len(REQUEST_SPEEDS), "batch_size": rows,
+               "num_steps": num_steps, "encoder_runs": 1 if fast else rows,
+               **_model_fields(config), **stats,
+               "sequences_per_s": rows / stats["seconds"],
+               "requests_per_s": 1.0 / stats["seconds"],
+               "compile_seconds": compile_s, "flops": flops,
+               "flops_method": "xla_cost_analysis(one denoise call) * "
+                               "num_steps + encoder runs",
+               "flops_per_s": flops / stats["seconds"] if flops else None,
+               "mfu": _mfu(flops, stats["seconds"], peak)}, print_fn)
+
+
+# ------------------------------------------------------------------ table
+
+# The rows of issue 13's table, per size: (train batch or None = the
+# config's), (DDIM batch, steps), generation-request steps (None = the
+# config's). Paper-size DDIM runs 10 steps: the per-step cost is what the
+# fraction measures, and 100 steps x 64 sequences take ~6 min on 2 cores.
+TABLE_PLAN = {
+    "cpu_small": {"ddim": (64, 100), "request_steps": None},
+    "paper": {"ddim": (16, 10), "request_steps": 10},
+    "tiny": {"ddim": (4, 2), "request_steps": 2},
+}
+
+
+def _with_adjacent_peak(run: Callable[[], Record], print_fn: PrintFn
+                        ) -> Record:
+  """run() (a quiet bench_* call) between two dense-matmul measurements; its
+  'mfu' is recomputed against their mean ('matmul_flops_per_s'), so a load
+  that changes during the sweep (a shared machine) hits the row and its
+  reference alike. Emits and returns the amended record."""
+  quiet: PrintFn = lambda _: None
+  before = matmul_peak(repeats=3, print_fn=quiet)["flops_per_s"]
+  record = run()
+  after = matmul_peak(repeats=3, print_fn=quiet)["flops_per_s"]
+  peak = 0.5 * (before + after)
+  record = {**record, "matmul_flops_per_s": peak,
+            "matmul_before_after": [before, after],
+            "mfu": _mfu(record.get("flops"), record["seconds"], peak),
+            "load_average": _load_average()}
+  return emit(record, print_fn)
+
+
+def bench_table(sizes: Sequence[str], *, peak: Optional[float] = None,
+                repeats: int = 3, print_fn: PrintFn = _stdout
+                ) -> List[Record]:
+  """Issue 13's rows per size: the train step at the config's batch, DDIM
+  (TABLE_PLAN) and the generation request, each with its fraction of the
+  dense-matmul rate measured right before and after it ('mfu')."""
+  del peak  # each row measures its own (_with_adjacent_peak)
+  quiet: PrintFn = lambda _: None
+  out = []
+  for size in sizes:
+    config = size_config(size)
+    plan = TABLE_PLAN[size]
+    out.append(_with_adjacent_peak(lambda: bench_train(
+        size, int(config.train.batch_size), repeats=repeats, config=config,
+        print_fn=quiet), print_fn))
+    sampler = _Sampler(config)
+    b, s = plan["ddim"]
+    out.append(_with_adjacent_peak(lambda: bench_sample(
+        size, (b,), (s,), repeats=repeats, config=config, sampler=sampler,
+        scaling=False, print_fn=quiet)[0], print_fn))
+    steps = plan["request_steps"] or int(config.sampling.num_steps)
+    out.append(_with_adjacent_peak(lambda: bench_request(
+        size, steps, repeats=repeats, config=config, sampler=sampler,
+        print_fn=quiet), print_fn))
+  return out
+
+
+def table_text(records: Sequence[Record]) -> str:
+  """The table rows of a run: what, size, batch x steps, seconds, rate and
+  the fraction of the dense-matmul rate measured in the same run."""
+  lines = []
+  mm = next((r for r in records if r["name"] == "dense_matmul"), None)
+  loads = [r.get("load_average") for r in records
+           if r["name"] in ("benchmark_start", "benchmark_end")]
+  if mm:
+    lines.append(f"matmul limit: {mm['flops_per_s'] / 1e9:.1f} GFLOP/s "
+                 f"(f32 n={mm['n']}); load average start/end: "
+                 f"{loads[0] if loads else '?'} / "
+                 f"{loads[-1] if len(loads) > 1 else '?'}")
+  lines.append(f"{'row':<18}{'size':<11}{'B x steps':>11}{'seconds':>10}"
+               f"{'rate':>22}{'matmul GF/s':>12}{'fraction':>10}")
+  for r in records:
+    if r["name"] == "train_step":
+      what, shape = "train step", f"{r['batch_size']}"
+      rate = f"{1 / r['seconds']:.3g} steps/s"
+    elif r["name"] == "ddim_sample":
+      what, shape = "DDIM", f"{r['batch_size']} x {r['num_steps']}"
+      rate = f"{r['sequences_per_s']:.3g} seq/s"
+    elif r["name"] == "generate_request":
+      what = f"request {r['samples']}x{r['target_speeds']}"
+      shape = f"{r['batch_size']} x {r['num_steps']}"
+      rate = f"{r['sequences_per_s']:.3g} seq/s"
+    else:
+      continue
+    frac = "-" if r.get("mfu") is None else f"{r['mfu']:.2f}"
+    ref = r.get("matmul_flops_per_s") or (mm or {}).get("flops_per_s")
+    ref = "-" if not ref else f"{ref / 1e9:.1f}"
+    lines.append(f"{what:<18}{r['size']:<11}{shape:>11}"
+                 f"{r['seconds']:>10.3f}{rate:>22}{ref:>12}{frac:>10}")
+  return "\n".join(lines)
+
+
 # ---------------------------------------------------------------- profile
 
 
@@ -475,6 +642,124 @@ def bench_profile(size: str, batch_size: int, *, peak: Optional[float] = None,
                      "flops_method": _PROFILE_FLOPS_METHOD[k.split("_")[0]],
                      "flops_per_s": flops / sec if flops else None,
                      "mfu": _mfu(flops, sec, peak)}, print_fn))
+  return out
+
+
+# ------------------------------------------------------- per-op profile
+
+
+def _hlo_op_kinds(hlo_text: str) -> Dict[str, str]:
+  """{instruction name: kind} of a compiled HLO module's text, kind one of
+  'matmul' (a dot/convolution, or a fusion holding one), 'loop' (a while:
+  its time includes its body's ops), 'elementwise' (any other fusion or op:
+  softmax, norms, activations, the optimiser update, copies)."""
+  import re  # pylint: disable=g-import-not-at-top
+  comps: Dict[str, List[str]] = {}
+  cur = None
+  for line in hlo_text.splitlines():
+    head = re.match(r"^(?:ENTRY )?%?([\w.\-]+) .*\{\s*$", line)
+    if head and "(" in line:
+      cur = head.group(1)
+      comps[cur] = []
+    elif cur is not None:
+      comps[cur].append(line.strip())
+  kinds = {}
+  for lines in comps.values():
+    for line in lines:
+      # The opcode is the first word followed by '(' after the shape, which
+      # may be a tuple: '%while.3 = (s32[], f32[2,8]{1,0}) while(...)'.
+      m = re.match(r"^(?:ROOT )?%?([\w.\-]+) = (.*?)\s?([a-z][\w\-]*)\(",
+                   line)
+      if not m:
+        continue
+      name, op = m.group(1), m.group(3)
+      called = re.search(r"calls=%?([\w.\-]+)", line)
+      body = " ".join(comps.get(called.group(1), [])) if called else ""
+      if op in ("dot", "convolution") or " dot(" in body or (
+          " convolution(" in body):
+        kinds[name] = "matmul"
+      elif op == "while" or name.startswith("while"):
+        kinds[name] = "loop"
+      else:
+        kinds[name] = "elementwise"
+  return kinds
+
+
+def op_profile(fn: Callable, *args, repeats: int = 3,
+               top: int = 12) -> Record:
+  """Where a jitted fn(*args) spends its time, op by op (XLA:CPU thunks
+  from jax.profiler's trace, named as in the compiled HLO).
+
+  Returns {'seconds_per_call', 'by_kind': {kind: seconds per call},
+  'top_ops': [[name, kind, seconds per call], ...]} with kinds from
+  _hlo_op_kinds. 'loop' time contains the matmul/elementwise time of its
+  body, which is also listed under those kinds; the other kinds do not
+  overlap.
+  """
+  # pylint: disable=g-import-not-at-top
+  import collections
+  import glob
+  import gzip
+  import tempfile
+  kinds = _hlo_op_kinds(fn.lower(*args).compile().as_text())
+  jax.block_until_ready(fn(*args))
+  with tempfile.TemporaryDirectory() as d:
+    t0 = time.perf_counter()
+    with jax.profiler.trace(d, create_perfetto_trace=True):
+      for _ in range(repeats):
+        jax.block_until_ready(fn(*args))
+    wall = (time.perf_counter() - t0) / repeats
+    (path,) = glob.glob(f"{d}/**/*.trace.json.gz", recursive=True)
+    with gzip.open(path) as f:
+      events = json.load(f)["traceEvents"]
+  per_op: Dict[str, float] = collections.Counter()
+  for e in events:
+    if e.get("ph") == "X" and e.get("name") in kinds:
+      per_op[e["name"]] += e["dur"] * 1e-6 / repeats
+  by_kind: Dict[str, float] = collections.Counter()
+  for name, sec in per_op.items():
+    by_kind[kinds[name]] += sec
+  return {"seconds_per_call_traced": wall, "by_kind": dict(by_kind),
+          "top_ops": [[n, kinds[n], s] for n, s in
+                      sorted(per_op.items(), key=lambda x: -x[1])[:top]]}
+
+
+def bench_op_profile(size: str, batch_size: int, *, repeats: int = 3,
+                     config=None, print_fn: PrintFn = _stdout
+                     ) -> List[Record]:
+  """op_profile of a size's value_and_grad of the training loss (what the
+  train step differentiates; the optimiser update is the 'update' part)
+  and of one denoise call (a DDIM step), one record each."""
+  # pylint: disable=g-import-not-at-top
+  from gaitjax.train import state as state_lib
+  from gaitjax.train import tasks
+  config = config or size_config(size)
+  task = tasks.get_task(config)
+  example = {k: jnp.asarray(v[0]) for k, v in
+             random_batch(config, batch_size).items()}
+  state = jax.jit(lambda rng: state_lib.create_train_state(
+      rng, config, task, example))(jax.random.key(0))
+  rng = jax.random.key(1)
+  grad = jax.jit(jax.value_and_grad(
+      lambda p, b: task.loss_fn(p, b, rng, train=True), has_aux=True))
+  grads = grad(state.params, example)[1]
+  update = jax.jit(lambda s, g: s.apply_gradients(g))
+  sampler = _Sampler(config)
+  x_src, x_ref, v_src, v_tgt = _sampler_inputs(config, batch_size)
+  from gaitjax.diffusion import sampling  # pylint: disable=g-import-not-at-top
+  cond = sampling._encode(sampler.params, sampler.model, x_src, v_src, v_tgt)  # pylint: disable=protected-access
+  t = jnp.full((batch_size,), 500, jnp.int32)
+  denoise = jax.jit(lambda p, z: sampler.model.apply(
+      {"params": p}, z, x_ref, cond, t, train=False,
+      method=sampler.model.denoise))
+  parts = {"loss_value_and_grad": (grad, (state.params, example)),
+           "optimizer_update": (update, (state, grads)),
+           "denoise_call": (denoise, (sampler.params, x_ref))}
+  out = []
+  for part, (fn, args) in parts.items():
+    prof = op_profile(fn, *args, repeats=repeats)
+    out.append(emit({"name": "op_profile", "size": size, "part": part,
+                     "batch_size": batch_size, **prof}, print_fn))
   return out
 
 
@@ -772,7 +1057,8 @@ def gpu_smoke_table(r: Record) -> str:
 
 # -------------------------------------------------------------------- all
 
-WHATS = ("all", "matmul", "pipeline", "train", "sample", "eval", "profile")
+WHATS = ("all", "matmul", "pipeline", "train", "sample", "eval", "profile",
+         "table", "ops")
 
 
 def run_benchmarks(sizes: Sequence[str] = ("paper", "cpu_small"),
@@ -798,6 +1084,20 @@ def run_benchmarks(sizes: Sequence[str] = ("paper", "cpu_small"),
   peak_rec = matmul_peak(repeats=max(5, repeats), print_fn=print_fn)
   records.append(peak_rec)
   peak = peak_rec["flops_per_s"]
+  if what == "ops":
+    for size in sizes:
+      config = size_config(size)
+      records += bench_op_profile(size, int(config.train.batch_size),
+                                  repeats=repeats, config=config,
+                                  print_fn=print_fn)
+    return records
+  if what == "table":
+    records += bench_table(sizes, peak=peak, repeats=repeats,
+                           print_fn=print_fn)
+    records.append(emit({"name": "benchmark_end",
+                         "load_average": _load_average()}, print_fn))
+    print_fn(table_text(records))
+    return records
   do = lambda w: what in ("all", w)
   if do("pipeline"):
     records += bench_pipeline(num_batches=10 if quick else 40,

@@ -106,6 +106,24 @@ def test_bench_eval_and_pipeline_records():
   assert len(_parsed(lines)) == 3
 
 
+def test_table_rows_request_and_fractions_on_tiny():
+  lines, print_fn = _capture()
+  records = benchmark.run_benchmarks(("tiny",), "table", repeats=1,
+                                     print_fn=print_fn)
+  rows = {r["name"]: r for r in records}
+  assert {"train_step", "ddim_sample", "generate_request"} <= set(rows)
+  req = rows["generate_request"]
+  assert req["batch_size"] == (benchmark.REQUEST_SAMPLES
+                               * len(benchmark.REQUEST_SPEEDS)) == 32
+  assert req["encoder_runs"] == 1 and req["sequences_per_s"] > 0
+  for name in ("train_step", "ddim_sample", "generate_request"):
+    r = rows[name]
+    # The fraction is against the matmul rate measured beside the row.
+    assert r["mfu"] == pytest.approx(r["flops"] / r["seconds"]
+                                     / r["matmul_flops_per_s"])
+  assert "fraction" in lines[-1] and "request 8x4" in lines[-1]
+
+
 def test_unknown_size_or_what_is_a_config_error():
   with pytest.raises(ConfigError, match="sizes"):
     benchmark.size_config("huge")
@@ -124,6 +142,12 @@ def test_chunked_attention_matches_flax_default():
     got = jax.jit(functools.partial(denoiser.chunked_attention,
                                     max_chunk_elements=budget))(q, kk, v)
     np.testing.assert_allclose(got, want, atol=2e-6, rtol=1e-5)
+  # And its gradient (training differentiates through the blocks).
+  loss = lambda f: lambda q: jnp.sum(jnp.sin(f(q, kk, v)))
+  want_g = jax.grad(loss(nn.dot_product_attention))(q)
+  got_g = jax.jit(jax.grad(loss(functools.partial(
+      denoiser.chunked_attention, max_chunk_elements=2 * 20 * 20))))(q)
+  np.testing.assert_allclose(got_g, want_g, atol=1e-5, rtol=1e-4)
   with pytest.raises(ValueError, match="mask"):
     denoiser.chunked_attention(q, kk, v, mask=jnp.ones((6, 2, 20, 20), bool))
 
@@ -200,3 +224,14 @@ def test_gpu_smoke_verdict_datasheet_and_bad_flags():
     benchmark.gpu_smoke("tiny", ddim_steps=-1, print_fn=lambda _: None)
   with pytest.raises(ConfigError, match="--pipeline_batches"):
     benchmark.gpu_smoke("tiny", pipeline_batches=0, print_fn=lambda _: None)
+
+
+def test_op_profile_splits_a_function_into_matmul_and_elementwise():
+  a = jnp.ones((64, 64), jnp.float32)
+  fn = jax.jit(lambda x: jnp.tanh(x @ x) * 2.0 + jnp.exp(x).sum(0))
+  prof = benchmark.op_profile(fn, a, repeats=2)
+  assert set(prof["by_kind"]) <= {"matmul", "elementwise", "loop"}
+  assert prof["by_kind"].get("matmul", 0) > 0
+  assert prof["top_ops"] and all(len(row) == 3 for row in prof["top_ops"])
+  kinds = benchmark._hlo_op_kinds(fn.lower(a).compile().as_text())  # pylint: disable=protected-access
+  assert "matmul" in kinds.values() and "elementwise" in kinds.values()

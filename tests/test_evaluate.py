@@ -369,3 +369,21 @@ def test_end_to_end_with_a_tiny_trained_checkpoint(tmp_path):
   assert info["kind"] == "diffusion" and info["step"] == 2
   assert info["ddim_steps"] == 2 and len(info["checksum"]) == 64
   assert "cycle_template" in (out / "report.md").read_text()
+
+
+def test_split_all_evaluates_every_subject_of_the_dataset(tiny_data_dir):
+  """--split=all: a model trained elsewhere is tested on a whole dataset."""
+  from gaitjax.data import dataset as dataset_lib
+  data = selection.load_cohort(str(tiny_data_dir), "synthetic_able_bodied",
+                               selection.ALL, "able_bodied")
+  per_split = [dataset_lib.load_split(str(tiny_data_dir),
+                                      "synthetic_able_bodied", s)
+               for s in selection.ALL_SPLITS]
+  assert len(data.eval_set) == sum(len(s) for s in per_split)
+  assert set(data.eval_set.subjects) == set().union(
+      *[set(s.subjects) for s in per_split])
+  assert len(data.pool) == len(data.eval_set)
+  test_only = selection.load_cohort(str(tiny_data_dir),
+                                    "synthetic_able_bodied", "test",
+                                    "able_bodied")
+  assert len(test_only.eval_set) < len(data.eval_set)

@@ -1,6 +1,7 @@
 """Tests of gaitjax.diffusion.losses: each term on hand-made inputs."""
 import math
 
+import flax.linen as nn
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -12,6 +13,7 @@ from gaitjax.diffusion import losses
 from gaitjax.diffusion import schedule as sched
 from gaitjax.errors import ConfigError
 from gaitjax.models import GaitDiffusionModel
+from gaitjax.models.encoder import SubjectEncoder
 
 B, T, F = 4, 40, 6
 
@@ -227,3 +229,50 @@ def test_default_loss_is_eq7_unweighted_and_alpha2_is_the_variant(tiny):
   assert float(plain["noise"]) == float(weighted["noise"])
   assert float(weighted["residual"]) < float(plain["residual"])
   assert float(plain["x0_mse"]) == float(weighted["x0_mse"])
+
+
+def test_reused_subject_embedding_matches_the_two_pass_loss(tiny):
+  # Issue 13: the contrastive term reuses z_src from the conditioning pass.
+  # Same function: loss, metrics and gradients of both paths agree to f32
+  # rounding (a wrong reuse, e.g. z_gen in place of z_src, moves 'subject').
+  model, params, batch = tiny
+  grads = {}
+  for reuse in (True, False):
+    fn = jax.jit(jax.value_and_grad(
+        _loss_fn(model, batch, "eps", True, reuse_subject_embedding=reuse),
+        has_aux=True))
+    (loss, metrics), grads[reuse] = fn(params, jax.random.key(3))
+    grads[reuse] = (float(loss), {k: float(v) for k, v in metrics.items()},
+                    grads[reuse])
+  (l1, m1, g1), (l0, m0, g0) = grads[True], grads[False]
+  assert m1["subject"] > 0
+  np.testing.assert_allclose(l1, l0, rtol=1e-5)
+  for k in m0:
+    np.testing.assert_allclose(m1[k], m0[k], rtol=1e-5, atol=1e-7)
+  flat1, flat0 = (np.concatenate([np.ravel(x) for x in jax.tree.leaves(g)])
+                  for g in (g1, g0))
+  # Whole-gradient relative error: single leaves near zero (sums that
+  # nearly cancel) differ by reassociation noise only.
+  assert np.linalg.norm(flat1 - flat0) <= 1e-4 * np.linalg.norm(flat0)
+  np.testing.assert_allclose(flat1, flat0, rtol=0,
+                             atol=1e-4 * np.max(np.abs(flat0)))
+
+
+def test_reused_subject_embedding_runs_the_encoder_on_fewer_rows(tiny):
+  model, params, batch = tiny
+  rows = {}
+  for reuse in (True, False):
+    seen = []
+
+    def count(next_fun, args, kwargs, context, seen=seen):
+      if (isinstance(context.module, SubjectEncoder)
+          and context.method_name == "__call__"):
+        seen.append(args[0].shape[0])
+      return next_fun(*args, **kwargs)
+
+    with nn.intercept_methods(count):
+      jax.eval_shape(_loss_fn(model, batch, "eps", True,
+                              reuse_subject_embedding=reuse), params,
+                     jax.random.key(3))
+    rows[reuse] = seen
+  assert rows == {True: [B, B], False: [B, 2 * B]}

@@ -32,6 +32,7 @@ def test_metrics_writer_writes_tensorboard_and_jsonl(tmp_path, caplog):
     writer.write(10, {"loss": 0.5, "mse": 0.25, "steps_per_s": 2.0},
                  "10/100 steps, 2.00 steps/s, elapsed 0:00:05, ETA 0:00:45")
     writer.write(20, {"loss": 0.4, "val_loss": 0.45})
+  writer.close()
   scalars = read_scalars(tmp_path / loop.TENSORBOARD_DIR)
   assert scalars["loss"] == [(10, 0.5), (20, np.float32(0.4))]
   assert scalars["val_loss"] == [(20, np.float32(0.45))]

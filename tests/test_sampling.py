@@ -204,3 +204,40 @@ def test_encoder_runs_once_outside_the_scan(tiny):
   inner = _primitives(trajectory.params["jaxpr"].jaxpr, [])
   assert not any(name in ("scan", "while") for name, _ in inner)
   assert any(name == "dot_general" for name, _ in inner)  # it denoises
+
+
+def test_request_path_equals_rows_with_repeated_sources(tiny):
+  # Issue 13: K samples x S speeds of shared sources in one scan, each
+  # source's BiLSTM run once, equals the row-wise sampler to f32 rounding.
+  model, params, x_src, v_src, v_tgt = tiny
+  source_index = jnp.array([0, 0, 2, 2, 1, 0], jnp.int32)
+  rows = source_index.shape[0]
+  v_rows = jnp.array([0.6, 1.4, 0.9, 0.9, 1.2, 0.6])
+  x_ref = jnp.concatenate([x_src, x_src[::-1]])
+  noise = jnp.asarray(np.random.default_rng(4).normal(size=(rows, T, F)),
+                      jnp.float32)
+  noise = noise.at[3].set(noise[2])   # x_ref[3] == x_ref[2] too
+  rng = jax.random.key(9)
+  got = sampling.ddim_sample_request(
+      params, model, SCHEDULE, x_src, x_ref, v_src, v_rows, source_index,
+      rng, init_noise=noise, **DETERMINISTIC)
+  want = sampling.ddim_sample(
+      params, model, SCHEDULE, x_src[source_index], x_ref,
+      v_src[source_index], v_rows, rng, init_noise=noise, **DETERMINISTIC)
+  assert got.shape == (rows, T, F)
+  np.testing.assert_allclose(got, want, rtol=1e-5,
+                             atol=1e-5 * float(jnp.max(jnp.abs(want))))
+  # Rows 2 and 3 share source, speed and noise: equal; the encoder mattered.
+  np.testing.assert_array_equal(got[2], got[3])
+  other = sampling.ddim_sample_request(
+      params, model, SCHEDULE, x_src, x_ref, v_src, v_rows,
+      jnp.zeros_like(source_index), rng, init_noise=noise, **DETERMINISTIC)
+  assert float(jnp.max(jnp.abs(other[2] - got[2]))) > 1e-4
+  # The BiLSTM ran on the N distinct sources, not on the R rows.
+  jaxpr = jax.make_jaxpr(lambda p: sampling.ddim_sample_request(
+      p, model, SCHEDULE, x_src, x_ref, v_src, v_rows, source_index, rng,
+      init_noise=noise, **DETERMINISTIC))(params)
+  lstm_batches = {e.params["jaxpr"].in_avals[-1].shape[0]
+                  for name, e in _primitives(jaxpr.jaxpr, [])
+                  if name == "scan" and e.params["length"] == T // 4}
+  assert lstm_batches == {B}, lstm_batches

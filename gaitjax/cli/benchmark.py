@@ -5,6 +5,8 @@ run comes first and is the reference of every 'mfu' field.
 
   python launch/benchmark.py --quick                 # ~5 min on 2 CPU cores
   python launch/benchmark.py --sizes=cpu_small --what=sample --repeats=5
+  python launch/benchmark.py --what=table --sizes=cpu_small,paper  # issue 13
+  python launch/benchmark.py --what=ops --sizes=cpu_small   # per-op time
 
 The GPU check (paper size, bf16 on GPU; < 3 min on one H100-class GPU):
 one table plus a JSON file with train steps/s, DDIM sequences/s, both
@@ -21,8 +23,13 @@ flags.DEFINE_list("sizes", ["paper", "cpu_small"],
                   "Model sizes: paper (configs/default.py in float32), "
                   "cpu_small, tiny.")
 flags.DEFINE_enum("what", "all", ["all", "matmul", "pipeline", "train",
-                                  "sample", "eval", "profile", "gpu_smoke"],
+                                  "sample", "eval", "profile", "table", "ops",
+                                  "gpu_smoke"],
                   "What to measure (the matmul reference always runs). "
+                  "table: issue 13's rows (train step, DDIM, K=8 x 4-speed "
+                  "generation request) with fractions of the matmul rate; "
+                  "ops: per-op time of the train step's gradient, the "
+                  "optimiser update and a denoise call. "
                   "gpu_smoke: the short GPU check of one size (default "
                   "paper), a table and --output.")
 flags.DEFINE_integer("repeats", 3, "Timed runs per measurement (median); "

@@ -31,7 +31,8 @@ flags.DEFINE_string("dataset", "synthetic_able_bodied",
                     "Able-bodied dataset (a built config).")
 flags.DEFINE_string("stroke_dataset", "synthetic_stroke",
                     "Stroke dataset ('' to skip the stroke cohort).")
-flags.DEFINE_string("split", "test", "Able-bodied split to evaluate.")
+flags.DEFINE_string("split", "test", "Able-bodied split to evaluate "
+                    "('all': every subject, for a model trained elsewhere).")
 flags.DEFINE_list("cohorts", [],
                   "able_bodied,stroke: evaluate these cohorts, all from "
                   "--dataset (e.g. one folder build holding both; stroke "

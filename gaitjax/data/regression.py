@@ -17,7 +17,9 @@ cadence c_s at speed v_s, and a target speed v_t:
              larger excursions change more with speed
   stage 2    + f W, f = [a, b, a^2, b v_s, z_1 a, z_1 b, ..., z_C a, z_C b,
              g a]; a = ln(v_t / v_s), b = v_t - v_s; z = the first C PCA
-             scores (standardised) of m_s - P(v_s); g = ln(c_s / C(v_s))
+             scores (standardised) of m_s - P(v_s) minus its per-channel
+             cycle mean (offset-free: a constant angle offset changes no
+             feature); g = ln(c_s / C(v_s))
   cadence    c = c_T exp(f w)
 
 Every stage-1/2 term is 0 at v_t = v_s, so identity pairs get exactly the
@@ -85,6 +87,11 @@ class CycleRegression:
     cv: LOSO mean squared errors per alpha ('alphas', 'amp_mse',
       'cycle_mse', 'cadence_mse') and the template's ('template_mse').
     num_subjects, num_pairs: training data used.
+    offset_free: the PCA features see the source's deviation from the
+      population cycle minus its per-channel cycle mean, so a constant
+      per-channel offset (static zeroing, marker placement, IK vs 2D angles)
+      shifts the prediction by exactly that offset and changes nothing
+      else (issue 11). False only in regressions saved before it existed.
   """
   template: reference.TemplateModel
   amp_gain: np.ndarray
@@ -100,6 +107,7 @@ class CycleRegression:
   cv: Dict[str, List[float]] = dataclasses.field(default_factory=dict)
   num_subjects: int = 0
   num_pairs: int = 0
+  offset_free: bool = True
 
   @property
   def num_components(self) -> int:
@@ -108,8 +116,8 @@ class CycleRegression:
   def scores(self, mean_cycle: np.ndarray, v_src: float) -> np.ndarray:
     """[6, 101] source mean cycle at v_src -> [C] standardised PCA scores
     of its deviation from the population cycle."""
-    dev = (np.asarray(mean_cycle, np.float64)
-           - self.template.population_cycle(v_src)).reshape(-1)
+    dev = source_deviation(mean_cycle, self.template.population_cycle(v_src),
+                           self.offset_free)
     return ((dev - self.pca_mean) @ self.pca_basis.T) / self.pca_scale
 
   def features(self, mean_cycle: np.ndarray, cadence: float, v_src: float,
@@ -195,7 +203,7 @@ class CycleRegression:
     """JSON-safe dict; ``from_dict`` (or model_from_dict)
     inverts it."""
     return {
-        "kind": NAME, "version": 1,
+        "kind": NAME, "version": 2, "offset_free": bool(self.offset_free),
         "template": self.template.to_dict(),
         "amp_gain": np.asarray(self.amp_gain, np.float64).tolist(),
         "pca_mean": np.asarray(self.pca_mean, np.float64).tolist(),
@@ -238,7 +246,8 @@ class CycleRegression:
                cad_alpha=float(d.get("cad_alpha", 0.0)),
                amp_alpha=float(d.get("amp_alpha", 0.0)),
                num_subjects=int(d.get("num_subjects", 0)),
-               num_pairs=int(d.get("num_pairs", 0)))
+               num_pairs=int(d.get("num_pairs", 0)),
+               offset_free=bool(d.get("offset_free", False)))
 
   def summary(self) -> Dict[str, Any]:
     """Small JSON-able description (for metrics.json)."""
@@ -248,6 +257,18 @@ class CycleRegression:
             "num_components": self.num_components,
             "num_subjects": self.num_subjects, "num_pairs": self.num_pairs,
             "cv": self.cv}
+
+
+def source_deviation(mean_cycle: np.ndarray, population: np.ndarray,
+                     offset_free: bool = True) -> np.ndarray:
+  """[6, 101] source mean cycle, [6, 101] population cycle -> [606] the
+  deviation the PCA features describe (without each channel's cycle mean
+  when offset_free: an angle convention's constant offset carries no
+  information about a person's response to speed)."""
+  dev = np.asarray(mean_cycle, np.float64) - population
+  if offset_free:
+    dev = dev - dev.mean(axis=-1, keepdims=True)
+  return dev.reshape(-1)
 
 
 def log_amplitude(mean_cycle: np.ndarray, population: np.ndarray
@@ -331,7 +352,7 @@ def _design(shell: CycleRegression, speed: np.ndarray, infos,
   for i in np.unique(src):
     tg = tgt[src == i]
     m, v = infos[i].mean, speed[i]
-    dev = (m - pop[v]).reshape(-1)
+    dev = source_deviation(m, pop[v], shell.offset_free)
     z = ((dev - shell.pca_mean) @ shell.pca_basis.T) / shell.pca_scale
     g = np.log(infos[i].cadence / pcad[v])
     change = np.stack([pop[speed[j]] - pop[v] for j in tg])
@@ -418,8 +439,8 @@ def _sse(st: _Stats, beta: np.ndarray, w: np.ndarray, w_cad: np.ndarray
 def fit(train: TrialSet, *, rate_hz: float = constants.RATE_HZ,
         num_components: int = NUM_COMPONENTS,
         alphas: Sequence[float] = ALPHAS, max_folds: int = 20,
-        pairs_per_subject: Optional[int] = None, seed: int = 0
-        ) -> CycleRegression:
+        pairs_per_subject: Optional[int] = None, seed: int = 0,
+        offset_free: bool = True) -> CycleRegression:
   """Fits the regression on a training TrialSet (see module docstring).
 
   Cross-validation refits the population template without the held-out
@@ -439,6 +460,8 @@ def fit(train: TrialSet, *, rate_hz: float = constants.RATE_HZ,
       max_folds subjects, else 64 random ones (memory: a 300-subject
       population has 227k pairs of 606 values).
     seed: seeds the folds and the pair subsets.
+    offset_free: PCA features without each channel's cycle mean (see
+      ``CycleRegression.offset_free``; False reproduces the first version).
 
   Raises:
     DataError: fewer than 3 subjects with usable trials at 2 speeds.
@@ -455,8 +478,10 @@ def fit(train: TrialSet, *, rate_hz: float = constants.RATE_HZ,
                     f"(leave-one-subject-out CV), got {len(subjects)}")
   template = reference.TemplateModel.fit(train, rate_hz=rate_hz, infos=infos)
   speed = np.asarray(train.speed, np.float64)
-  dev = np.stack([(infos[i].mean - template.population_cycle(speed[i]))
-                  .reshape(-1) for i in np.flatnonzero(ok)])
+  dev = np.stack([source_deviation(infos[i].mean,
+                                   template.population_cycle(speed[i]),
+                                   offset_free)
+                  for i in np.flatnonzero(ok)])
   pca_mean = dev.mean(0)
   _, sv, vt = np.linalg.svd(dev - pca_mean, full_matrices=False)
   c = int(min(num_components, np.sum(sv > 1e-8 * max(sv[0], 1e-12))))
@@ -464,7 +489,8 @@ def fit(train: TrialSet, *, rate_hz: float = constants.RATE_HZ,
   nf = 4 + 2 * c + 1
   shell = CycleRegression(template, np.zeros(constants.NUM_CHANNELS),
                           pca_mean, vt[:c], scale, np.ones(nf),
-                          np.zeros((nf, _P)), np.zeros(nf))
+                          np.zeros((nf, _P)), np.zeros(nf),
+                          offset_free=offset_free)
   big = len(subjects) > max_folds
   if pairs_per_subject is None:
     pairs_per_subject = 64 if big else 0

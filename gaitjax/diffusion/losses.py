@@ -54,6 +54,11 @@ class LossConfig:
   # err|^2 = sigma^2 * |eps err|^2 is bounded, but it is a different
   # objective from eq. 7.
   x0_weighting: str = "none"
+  # Speed [ours, same function]: the contrastive term reuses the subject
+  # embedding of x_src that the conditioning computed, instead of a second
+  # BiLSTM pass over x_src (one encoder pass less per step; equal to float32
+  # rounding: tests/test_losses.py). False = the original two-pass path.
+  reuse_subject_embedding: bool = True
 
   @classmethod
   def from_config(cls, loss_cfg) -> "LossConfig":
@@ -64,7 +69,12 @@ class LossConfig:
     for f in dataclasses.fields(cls):
       value = loss_cfg.get(f.name)
       if value is not None:
-        kwargs[f.name] = value if f.name == "x0_weighting" else float(value)
+        if f.name == "x0_weighting":
+          kwargs[f.name] = value
+        elif f.name == "reuse_subject_embedding":
+          kwargs[f.name] = bool(value)
+        else:
+          kwargs[f.name] = float(value)
     cfg = cls(**kwargs)
     if cfg.x0_weighting not in X0_WEIGHTINGS:
       raise ConfigError(f"config.loss.x0_weighting must be one of "
@@ -285,8 +295,17 @@ def diffusion_loss(params, model, schedule: sched.VPSchedule, batch: Batch,
 
   variables = {"params": params}
   rngs = {"dropout": rng_drop} if train else None
-  pred = model.apply(variables, r_t, x_ref, x_src, v_src, v_tgt, t,
-                     train=train, rngs=rngs)
+  use_subject = (getattr(model, "use_subject_encoder", True)
+                 and cfg.lambda_subject > 0)
+  reuse = (use_subject and cfg.reuse_subject_embedding
+           and hasattr(model, "forward_with_embedding"))
+  if reuse:
+    pred, z_src = model.apply(variables, r_t, x_ref, x_src, v_src, v_tgt, t,
+                              train=train, rngs=rngs,
+                              method=model.forward_with_embedding)
+  else:
+    pred = model.apply(variables, r_t, x_ref, x_src, v_src, v_tgt, t,
+                       train=train, rngs=rngs)
   pred = pred.astype(jnp.float32)
   r0_hat, _ = sched.predictions_to_x0_eps(pred, r_t, alpha, sigma,
                                           prediction)
@@ -303,11 +322,15 @@ def diffusion_loss(params, model, schedule: sched.VPSchedule, batch: Batch,
                                 cfg.identity_threshold_mps,
                                 identity_target=identity_target,
                                 weights=w_id)
-  if getattr(model, "use_subject_encoder", True) and cfg.lambda_subject > 0:
+  if use_subject:
     x_gen = x_ref + r0_hat if residual else r0_hat
-    emb = model.apply(variables, jnp.concatenate([x_src, x_gen], axis=0),
-                      method=model.subject_embedding)
-    subj = subject_contrastive(emb[:b], emb[b:], batch["subject"],
+    if reuse:
+      z_gen = model.apply(variables, x_gen, method=model.subject_embedding)
+    else:
+      emb = model.apply(variables, jnp.concatenate([x_src, x_gen], axis=0),
+                        method=model.subject_embedding)
+      z_src, z_gen = emb[:b], emb[b:]
+    subj = subject_contrastive(z_src, z_gen, batch["subject"],
                                cfg.contrastive_temperature, weights=w_id)
   else:
     subj = jnp.zeros((), jnp.float32)

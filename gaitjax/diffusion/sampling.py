@@ -8,6 +8,8 @@ reference) and x_tgt = x_ref + r0.
 The whole trajectory is one ``jax.lax.scan`` inside one ``jit``; the
 subject/speed conditioning (the BiLSTM) does not depend on the step and is
 computed once before the scan, so each step is one ``model.denoise`` call.
+``ddim_sample_request`` does the same for rows that share sources (K samples
+x several target speeds of one recording): the BiLSTM runs once per source.
 """
 import functools
 from typing import Optional
@@ -138,16 +140,11 @@ def _initial_and_step_keys(rng, shape, num_steps, init_noise):
   return z, jax.random.split(rng_steps, num_steps)
 
 
-@functools.partial(jax.jit, static_argnames=("model", "num_steps", "eta",
-                                             "prediction", "clip_x0",
-                                             "spacing"))
-def _ddim_scan(params, model, schedule, x_src, x_ref, v_src, v_tgt, rng,
-               init_noise, *, num_steps, eta, prediction, clip_x0,
-               spacing="leading"):
-  variables = {"params": params}
+def _trajectory(variables, model, schedule, cond, x_ref, rng, init_noise, *,
+                num_steps, eta, prediction, clip_x0, spacing):
+  """The DDIM lax.scan from z_{N-1} to r0 [B,T,F] given the step-invariant
+  conditioning cond [B, cond_dim] (model.encode's output)."""
   b = x_ref.shape[0]
-  # Subject + speed conditioning: constant over the trajectory, so once.
-  cond = model.apply(variables, x_src, v_src, v_tgt, method=model.encode)
   z, keys = _initial_and_step_keys(rng, x_ref.shape, num_steps, init_noise)
   ts, a_t, s_t, a_prev, s_prev = _step_coefficients(schedule, num_steps,
                                                     spacing)
@@ -164,6 +161,38 @@ def _ddim_scan(params, model, schedule, x_src, x_ref, v_src, v_tgt, rng,
 
   z, _ = jax.lax.scan(step, z, (ts, a_t, s_t, a_prev, s_prev, keys))
   return z
+
+
+_STATIC = ("model", "num_steps", "eta", "prediction", "clip_x0", "spacing")
+
+
+@functools.partial(jax.jit, static_argnames=_STATIC)
+def _ddim_scan(params, model, schedule, x_src, x_ref, v_src, v_tgt, rng,
+               init_noise, *, num_steps, eta, prediction, clip_x0,
+               spacing="leading"):
+  variables = {"params": params}
+  # Subject + speed conditioning: constant over the trajectory, so once.
+  cond = model.apply(variables, x_src, v_src, v_tgt, method=model.encode)
+  return _trajectory(variables, model, schedule, cond, x_ref, rng,
+                     init_noise, num_steps=num_steps, eta=eta,
+                     prediction=prediction, clip_x0=clip_x0, spacing=spacing)
+
+
+@functools.partial(jax.jit, static_argnames=_STATIC)
+def _ddim_scan_request(params, model, schedule, x_src, x_ref, v_src, v_tgt,
+                       source_index, rng, init_noise, *, num_steps, eta,
+                       prediction, clip_x0, spacing="leading"):
+  variables = {"params": params}
+  # The BiLSTM once per distinct source, then the small speed MLP per row.
+  z = None
+  if model.use_subject_encoder:
+    z = model.apply(variables, x_src, method=model.subject_embedding)
+    z = z[source_index]
+  cond = model.apply(variables, z, v_src[source_index], v_tgt,
+                     method=model.condition)
+  return _trajectory(variables, model, schedule, cond, x_ref, rng,
+                     init_noise, num_steps=num_steps, eta=eta,
+                     prediction=prediction, clip_x0=clip_x0, spacing=spacing)
 
 
 def _check_inputs(x_src, x_ref, v_src, v_tgt):
@@ -211,6 +240,46 @@ def ddim_sample(params, model, schedule: sched.VPSchedule, x_src: Array,
                     prediction=prediction,
                     clip_x0=None if clip_x0 is None else float(clip_x0),
                     spacing=str(spacing))
+
+
+def ddim_sample_request(params, model, schedule: sched.VPSchedule,
+                        x_src: Array, x_ref: Array, v_src: Array,
+                        v_tgt: Array, source_index: Array, rng: jax.Array, *,
+                        num_steps: int = 100, eta: float = 0.0,
+                        prediction: str = "eps",
+                        init_noise: Optional[Array] = None,
+                        clip_x0: Optional[float] = None,
+                        spacing: str = "leading") -> Array:
+  """ddim_sample for rows that share sources: r0 [R,T,F] in one scan.
+
+  A generation request asks for K samples at each of S target speeds of
+  one source: R = K * S rows whose subject embedding is the same. Here each
+  distinct source goes through the BiLSTM once, its embedding is gathered
+  to its rows, and all rows advance together in one lax.scan. Equal to
+  ddim_sample(x_src[source_index], ..., v_src[source_index], ...) to float
+  rounding (tests/test_sampling.py).
+
+  Args:
+    x_src: [N,T,F] the distinct sources. v_src: [N] their speeds (m/s).
+    x_ref: [R,T,F] each row's conditioning sequence. v_tgt: [R] m/s.
+    source_index: [R] int, row r's source is x_src[source_index[r]].
+    Others as ddim_sample.
+  Returns:
+    r0 [R,T,F] float32.
+  """
+  _validate(schedule, num_steps, eta, prediction, clip_x0, spacing)
+  chex.assert_rank([x_src, x_ref, v_src, v_tgt, source_index],
+                   [3, 3, 1, 1, 1])
+  chex.assert_equal(x_src.shape[0], v_src.shape[0])
+  chex.assert_equal_shape([v_tgt, source_index])
+  chex.assert_equal(x_ref.shape[0], v_tgt.shape[0])
+  chex.assert_equal(x_src.shape[1:], x_ref.shape[1:])
+  return _ddim_scan_request(
+      params, model, schedule, x_src, x_ref, v_src, v_tgt,
+      jnp.asarray(source_index, jnp.int32), rng, init_noise,
+      num_steps=int(num_steps), eta=float(eta), prediction=prediction,
+      clip_x0=None if clip_x0 is None else float(clip_x0),
+      spacing=str(spacing))
 
 
 def sample_x_tgt(params, model, schedule: sched.VPSchedule, x_src: Array,

@@ -37,6 +37,7 @@ from gaitjax.eval import analyses
 SPEED_TOL_MPS: float = pairs_lib.SOURCE_SPEED_TOLERANCE_MPS
 STROKE_BASE_SPEEDS: Tuple[float, ...] = (0.3, 0.6, 0.9, 1.2)
 ALL_SPLITS: Tuple[str, ...] = ("train", "validation", "test")
+ALL = "all"                  # --split=all: the union of ALL_SPLITS
 
 
 # ------------------------------------------------------------------- data
@@ -77,9 +78,13 @@ def concat_trialsets(sets: Sequence[TrialSet]) -> TrialSet:
 
 def load_cohort(data_dir: str, dataset: str, split: str, cohort: str
                 ) -> CohortData:
-  """Reads a cohort's evaluation split, its other splits and its stats."""
-  eval_set = dataset_lib.load_split(data_dir, dataset, split)
-  parts = [eval_set]
+  """Reads a cohort's evaluation split, its other splits and its stats.
+
+  split 'all' evaluates every subject of every split: a model trained on
+  other data (e.g. the synthetic population prior) tested on a whole lab
+  dataset it never saw.
+  """
+  parts = []
   for other in ALL_SPLITS:
     if other == split:
       continue
@@ -87,6 +92,14 @@ def load_cohort(data_dir: str, dataset: str, split: str, cohort: str
       parts.append(dataset_lib.load_split(data_dir, dataset, other))
     except DataError:
       pass              # e.g. stroke builds only have 'test'
+  if split == ALL:
+    if not parts:
+      raise DataError(f"dataset {dataset!r} in {data_dir}: no split has "
+                      f"examples")
+    eval_set = concat_trialsets(parts)
+  else:
+    eval_set = dataset_lib.load_split(data_dir, dataset, split)
+    parts = [eval_set] + parts
   try:
     stats = dataset_lib.load_stats(data_dir, dataset)
   except DataError:

@@ -42,7 +42,7 @@ at t = 999 of the linear one), so bf16's 3 significant digits there would be
 visible in the generated gait.
 """
 import dataclasses
-from typing import Any, Dict, Optional
+from typing import Any, Dict, Optional, Tuple
 
 import chex
 import flax.linen as nn
@@ -137,10 +137,16 @@ def chunked_attention(query: Array, key: Array, value: Array, *,
     s = s - lax.stop_gradient(jnp.max(s, axis=-1, keepdims=True))
     p = jnp.exp(s)
     denom = jnp.sum(p, axis=-1)                              # [.., H, Lq]
-    out = jnp.einsum("...hqk,...khd->...qhd", p.astype(dtype), v,
+    # P @ V per head with the output heads-major ([.., H, Lq, d]): written
+    # as "hqk,khd->qhd", XLA:CPU computed (V^T P^T) and transposed the
+    # whole [H, Lq, Lk] P for it (~5 % of a paper-size denoise call); here
+    # only the small V and the output are transposed (~1.3x faster
+    # attention forward, same products).
+    vh = jnp.swapaxes(v, -3, -2)                             # [.., H, Lk, d]
+    out = jnp.einsum("...hqk,...hkd->...hqd", p.astype(dtype), vh,
                      precision=precision)
-    out = out / jnp.swapaxes(denom, -1, -2)[..., None].astype(out.dtype)
-    return out.astype(dtype)
+    out = out / denom[..., None].astype(out.dtype)
+    return jnp.swapaxes(out, -3, -2).astype(dtype)           # [.., Lq, H, d]
 
   if max_chunk_elements is None:
     max_chunk_elements = (CPU_CHUNK_ELEMENTS if _chunk_on_this_backend()
@@ -493,12 +499,40 @@ class GaitDiffusionModel(nn.Module):
 
     Constant over the diffusion steps, so the sampler computes it once.
     """
+    return self.encode_with_embedding(x_src, v_src, v_tgt)[0]
+
+  def encode_with_embedding(self, x_src: Array, v_src: Array, v_tgt: Array
+                            ) -> Tuple[Array, Optional[Array]]:
+    """(c [B, cond_dim], z_s [B, subject_embed_dim] or None): encode's
+    conditioning and the subject embedding it was built from (None without
+    a subject encoder); z_s equals subject_embedding(x_src)."""
     chex.assert_rank([x_src, v_src, v_tgt], [3, 1, 1])
     chex.assert_equal(x_src.shape[0], v_src.shape[0])
-    if self.center_inputs:
-      x_src = center_over_time(x_src)
-    z_s = self.subject_encoder(x_src) if self.use_subject_encoder else None
+    z_s = self.subject_embedding(x_src) if self.use_subject_encoder else None
+    return self.condition(z_s, v_src, v_tgt), z_s
+
+  def condition(self, z_s: Optional[Array], v_src: Array, v_tgt: Array
+                ) -> Array:
+    """c [B, cond_dim] from a subject embedding z_s [B, E] (None without a
+    subject encoder) and speeds v_src, v_tgt [B]: encode after the encoder.
+
+    Lets a caller embed each distinct source once and reuse it (the
+    contrastive loss term, K samples x several speeds of one request).
+    """
+    if (z_s is None) == self.use_subject_encoder:
+      raise ConfigError("condition: z_s must be given exactly when "
+                        "config.model.use_subject_encoder=True")
     return self.conditioner(z_s, v_src, v_tgt)
+
+  def forward_with_embedding(self, r_t: Array, x_cond: Array, x_src: Array,
+                             v_src: Array, v_tgt: Array, t: Array, *,
+                             train: bool) -> Tuple[Array, Optional[Array]]:
+    """(__call__'s output [B,T,F], z_s = subject_embedding(x_src) [B, E] or
+    None): the training loss reuses z_s in its contrastive term instead of
+    running the BiLSTM over x_src a second time (same function, one encoder
+    pass less per step)."""
+    cond, z_s = self.encode_with_embedding(x_src, v_src, v_tgt)
+    return self.denoise(r_t, x_cond, cond, t, train=train), z_s
 
   def denoise(self, r_t: Array, x_cond: Array, cond: Array, t: Array, *,
               train: bool) -> Array:

@@ -289,6 +289,13 @@ class MetricsWriter:
     with open(self.path, "a") as f:
       f.write(json.dumps(record, sort_keys=True) + "\n")
 
+  def close(self) -> None:
+    """Writes out every queued TensorBoard event (tensorboardX writes them
+    from a thread: flush() alone does not wait for the queue)."""
+    if self._tb is not None:
+      self._tb.close()
+      self._tb = None
+
 
 def _json_float(v: float):
   v = float(v)
@@ -508,6 +515,7 @@ def _train(config, workdir, data, task, ckpt, init_from, t_start, devices,
   finally:
     if prefetcher is not None:
       prefetcher.close()
+    writer.close()
 
 
 @dataclasses.dataclass(frozen=True)
