@@ -76,6 +76,20 @@ def test_same_seed_same_samples_independent_of_batching(generator, test_set):
   assert not np.allclose(a.samples, c.samples)
 
 
+def test_request_path_equals_the_row_path(tiny_checkpoint, test_set):
+  """Sources encoded once per device slice (Task.predict_request_fn) give
+  the samples of every row carrying its own source copy: a batch of 5 rows
+  splits 3 sources x 2 speeds x 2 samples across slices and pads them."""
+  gen = Generator(str(tiny_checkpoint), num_steps=3, eta=0.0, batch_size=5)
+  assert gen._predict_request is not None
+  args = (test_set.x[:3], test_set.speed[:3], [0.8, 1.0])
+  fast = gen.generate(*args, num_samples=2, seed=3)
+  gen._predict_request = None                       # the row path
+  rows = gen.generate(*args, num_samples=2, seed=3)
+  np.testing.assert_allclose(fast.samples, rows.samples, atol=1e-3)
+  assert float(fast.std.max()) > 1e-3               # samples still differ
+
+
 def test_extrapolated_speed_refused_unless_allowed(generator, test_set,
                                                    tiny_checkpoint):
   with pytest.raises(DataError, match="outside the training range"):

@@ -12,7 +12,7 @@ one evaluation path. ``get_task(config)`` picks one by ``config.model.name``.
 """
 import dataclasses
 import functools
-from typing import Any, Callable, Dict, Mapping, Tuple
+from typing import Any, Callable, Dict, Mapping, Optional, Tuple
 
 import chex
 import jax
@@ -53,11 +53,19 @@ class Task:
     predict_fn: (params, batch, rng) -> x_tgt [B, T, 6] normalised float32
       (what evaluation compares with batch['x_tgt']).
     name: model name, for logs.
+    predict_request_fn: optional (params, request, rng) -> x_tgt [R, T, 6]
+      for rows that share sources (generation requests: K samples x S
+      target speeds of one source). request holds the N distinct sources
+      'x_src' [N, T, 6], 'v_src' [N] and per row 'x_ref' [R, T, 6],
+      'v_tgt' [R], 'source_index' [R] int32, 'noise_id' [R] int32. Equal
+      to predict_fn on the rows with their sources repeated, to float
+      rounding; None = the Generator uses predict_fn.
   """
   init_params: InitFn
   loss_fn: LossFn
   predict_fn: PredictFn
   name: str = ""
+  predict_request_fn: Optional[PredictFn] = None
 
 
 # Factories by config.model.name beyond the built-in ones; tests register
@@ -170,8 +178,26 @@ def make_diffusion_task(config: ml_collections.ConfigDict) -> Task:
         num_steps=num_steps, eta=eta, prediction=prediction,
         init_noise=init_noise, clip_x0=clip_x0, spacing=spacing)
 
+  def predict_request_fn(params: Params, request: Batch,
+                         rng: jax.Array) -> Array:
+    """predict_fn for rows sharing sources (Task.predict_request_fn): the
+    BiLSTM runs once per distinct source; row noise as predict_fn's."""
+    x_ref = jnp.asarray(request["x_ref"], jnp.float32)
+    init_noise = _row_noise(rng, request["noise_id"], x_ref.shape[1:])
+    if temperature != 1.0:
+      init_noise = temperature * init_noise
+    r0 = sampling.ddim_sample_request(
+        params, model, schedule, jnp.asarray(request["x_src"], jnp.float32),
+        x_ref, jnp.asarray(request["v_src"], jnp.float32),
+        jnp.asarray(request["v_tgt"], jnp.float32),
+        jnp.asarray(request["source_index"], jnp.int32), rng,
+        num_steps=num_steps, eta=eta, prediction=prediction,
+        init_noise=init_noise, clip_x0=clip_x0, spacing=spacing)
+    return x_ref + r0 if residual else r0
+
   return Task(init_params=init_params, loss_fn=loss_fn,
-              predict_fn=predict_fn, name="diffusion")
+              predict_fn=predict_fn, name="diffusion",
+              predict_request_fn=predict_request_fn)
 
 
 _LOSS_KEYS = ("x_src", "x_tgt", "x_ref", "v_src", "v_tgt", "subject")
