@@ -277,3 +277,25 @@ def test_regressions_saved_before_offset_free_features_load_as_they_were(
   del old["offset_free"]
   old["version"] = 1
   assert not regression.CycleRegression.from_dict(old).offset_free
+
+
+def test_loso_template_leaves_the_source_subject_out(cohort):
+  """cycle_template_loso: the template of the OTHER subjects, never the
+  source's own (its targets would leak into its prediction)."""
+  row = baseline_rows.LosoTemplateBaseline(cohort)
+  i = int(np.flatnonzero(cohort.subject == "AB02")[0])
+  others = cohort.select(cohort.subject != "AB02")
+  expected = reference.template_baseline(
+      cohort.x[i], float(cohort.speed[i]), 1.2,
+      reference.TemplateModel.fit(others))
+  got = row.predict_source(cohort.x[i], float(cohort.speed[i]), [1.2])[0]
+  np.testing.assert_allclose(got, expected, atol=1e-5)
+  with_self = reference.template_baseline(
+      cohort.x[i], float(cohort.speed[i]), 1.2,
+      reference.TemplateModel.fit(cohort))
+  assert float(np.abs(got - with_self).max()) > 1e-3
+  with pytest.raises(DataError, match="not a trial"):
+    row.predict_source(cohort.x[i] + 1.0, float(cohort.speed[i]), [1.2])
+  with pytest.raises(DataError, match=">= 3 subjects"):
+    baseline_rows.LosoTemplateBaseline(
+        cohort.select(np.isin(cohort.subject, ["AB01", "AB02"])))

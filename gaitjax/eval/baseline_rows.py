@@ -7,13 +7,16 @@ evaluation job treats it like a checkpoint. Rows defined here carry
 ``is_baseline = True`` (the evaluation job then calls them 'simple' and never
 picks one as the main model) and ``deterministic = True`` (no calibration:
 their K samples are identical). ``RegressionBaseline`` is the fitted cycle
-regression (``gaitjax.data.regression``) as such a row.
+regression (``gaitjax.data.regression``) as such a row;
+``LosoTemplateBaseline`` the cycle template fitted on the evaluated cohort's
+other subjects.
 """
 from typing import Callable, Sequence
 
 import numpy as np
 
 from gaitjax import constants
+from gaitjax.data import reference
 from gaitjax.data import regression
 from gaitjax.errors import DataError
 from gaitjax.generate import GenerationResult
@@ -75,6 +78,70 @@ class RegressionBaseline:
                      v_tgt: Sequence[float]) -> np.ndarray:
     """[T, 6] -> [S, T, 6]."""
     return self.model.predict_source(x_src, v_src, v_tgt, rate_hz=self.rate_hz)
+
+  def generate(self, sources, v_src, v_tgt, *, num_samples: int = 1,
+               seed: int = 0, cohort: str = "able_bodied"
+               ) -> GenerationResult:
+    """Same contract as Generator.generate (std 0)."""
+    del seed, cohort
+    return generate_rows(self.predict_source, sources, v_src, v_tgt,
+                         num_samples=num_samples)
+
+
+LOSO_TEMPLATE = "cycle_template_loso"
+
+
+class LosoTemplateBaseline:
+  """The cycle template fitted on the evaluated cohort's OTHER subjects.
+
+  The checkpoint's ``cycle_template`` carries the training population's
+  speed change; this row answers "what would the template do if the speed
+  change came from this dataset's own people" (a lab's other subjects, or
+  the real population of a folder build evaluated with ``--split=all``),
+  leaving the source's subject out so it never sees its own targets.
+
+  Args:
+    pool: TrialSet of every trial of the evaluated cohort (all splits); a
+      source is recognised by its exact array in it.
+    rate_hz: sampling rate of the data.
+  """
+  is_baseline = True
+  deterministic = True
+  config = None
+  cohorts = ("able_bodied",)
+
+  def __init__(self, pool, rate_hz: float = constants.RATE_HZ):
+    if len(pool.subjects) < 3:
+      raise DataError(f"{LOSO_TEMPLATE}: needs >= 3 subjects, the cohort "
+                      f"has {len(pool.subjects)}")
+    self.pool = pool
+    self.rate_hz = float(rate_hz)
+    self._infos = reference.precompute_cycles(pool.x, self.rate_hz)
+    self._subject_of = {np.asarray(pool.x[i], np.float32).tobytes():
+                        str(pool.subject[i]) for i in range(len(pool))}
+    self._templates = {}
+
+  def template_without(self, subject: str) -> reference.TemplateModel:
+    """TemplateModel of every pool subject except ``subject`` (cached)."""
+    if subject not in self._templates:
+      keep = np.flatnonzero(self.pool.subject != subject)
+      self._templates[subject] = reference.TemplateModel.fit(
+          self.pool.x[keep], self.pool.speed[keep], rate_hz=self.rate_hz,
+          subject=self.pool.subject[keep],
+          infos=[self._infos[i] for i in keep])
+    return self._templates[subject]
+
+  def predict_source(self, x_src: np.ndarray, v_src: float,
+                     v_tgt: Sequence[float]) -> np.ndarray:
+    """[T, 6] -> [S, T, 6]."""
+    subject = self._subject_of.get(np.asarray(x_src, np.float32).tobytes())
+    if subject is None:
+      raise DataError(f"{LOSO_TEMPLATE}: a source that is not a trial of "
+                      f"the evaluated cohort")
+    template = self.template_without(subject)
+    return np.stack([reference.template_baseline(
+        x_src, v_src, float(v), template, rate_hz=self.rate_hz)
+                     for v in np.asarray(v_tgt).reshape(-1)])
 
   def generate(self, sources, v_src, v_tgt, *, num_samples: int = 1,
                seed: int = 0, cohort: str = "able_bodied"

@@ -4,6 +4,9 @@
   split of the evaluated able-bodied dataset (or of ``regression_dataset``,
   e.g. the pretraining population when the model was pretrained on it);
   evaluated on every cohort, like the cycle template.
+* ``cycle_template_loso`` (``baseline_rows.LosoTemplateBaseline``): the
+  cycle template fitted on the evaluated able-bodied dataset's other
+  subjects (all splits, the source's subject left out); able-bodied only.
 * ``bound`` and ``noise_floor`` (``gaitjax.eval.bound``): only when the
   evaluated able-bodied dataset is a synthetic build whose build record
   (seed, speed response, raw rate, duration) lets the generator be rerun;
@@ -61,6 +64,16 @@ def build_rows(data_dir: str, able_bodied_dataset: str, *,
         f"{model.cad_alpha:.3g} (cadence) by leave-one-subject-out CV")
   except GaitjaxError as e:
     notes.append(f"cycle_regression left out: {e}")
+  if pool is not None:
+    try:
+      rows[baseline_rows.LOSO_TEMPLATE] = baseline_rows.LosoTemplateBaseline(
+          pool, rate_hz)
+      notes.append(f"{baseline_rows.LOSO_TEMPLATE}: the cycle template "
+                   f"fitted on the evaluated dataset's other subjects (each "
+                   f"source's subject left out; {len(pool.subjects)} "
+                   f"subjects)")
+    except GaitjaxError as e:
+      notes.append(f"{baseline_rows.LOSO_TEMPLATE} left out: {e}")
   if with_oracle and pool is not None:
     from gaitjax.eval import bound
     try:

@@ -24,7 +24,8 @@ SIMPLE_BASELINES: Tuple[str, ...] = ("copy_source", "population_mean",
 # gaitjax.eval.extra_rows (cycle_regression, bound, bound_recording,
 # noise_floor).
 RESERVED_NAMES: Tuple[str, ...] = SIMPLE_BASELINES + (
-    "cycle_regression", "bound", "bound_recording", "noise_floor")
+    "cycle_regression", "cycle_template_loso", "bound", "bound_recording",
+    "noise_floor")
 
 
 def check_model_name(name: str) -> None:
