@@ -56,3 +56,15 @@ def test_launch_scripts_are_thin_wrappers():
     assert f"from gaitjax.cli import {path.stem} as _impl" in text, path
     assert (REPO / "gaitjax" / "cli" / path.name).is_file(), path
     assert len(text.splitlines()) < 30, f"{path}: keep launch/ thin"
+
+
+def test_default_real_data_folder_is_beside_the_checkout(monkeypatch):
+  """real_check / compare_cohorts default to ../shared/data of the checkout
+  (the modules moved into gaitjax/cli/; the default must not move)."""
+  import importlib
+  from gaitjax import cli
+  monkeypatch.delenv("GAITJAX_SHARED_DATA", raising=False)
+  fresh = importlib.reload(cli)
+  assert pathlib.Path(fresh.REPO_ROOT).resolve() == REPO
+  assert pathlib.Path(fresh.DEFAULT_SHARED_DATA).resolve() == \
+      (REPO.parent / "shared" / "data").resolve()

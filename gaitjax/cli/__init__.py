@@ -8,6 +8,7 @@ both run it through ``<name>.run()``. This module holds what they share.
 (`gaitjax.errors.GaitjaxError`, a bad flag or config override) ends as one
 line on stderr and exit status 2, never a traceback.
 """
+import os
 import sys
 from typing import Callable, Sequence
 
@@ -16,6 +17,15 @@ from absl import logging
 
 from gaitjax import config_utils
 from gaitjax.errors import GaitjaxError
+
+# The real-data fixtures sit beside the project's folder (../shared/data of
+# a checkout); --shared_data or GAITJAX_SHARED_DATA point elsewhere.
+REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(
+    os.path.abspath(__file__))))
+DEFAULT_SHARED_DATA = os.environ.get(
+    "GAITJAX_SHARED_DATA",
+    os.path.normpath(os.path.join(REPO_ROOT, os.pardir, "shared", "data")))
+
 
 def fail(message: str) -> None:
   """Prints one line and exits 2."""

@@ -23,9 +23,8 @@ from absl import flags
 
 from gaitjax import cli
 
-_DEFAULT_REAL = os.path.join(
-    os.path.dirname(os.path.dirname(os.path.abspath(__file__))), os.pardir,
-    "shared", "data", "fukuchi2018", "wbds_multispeed", "folder")
+_DEFAULT_REAL = os.path.join(cli.DEFAULT_SHARED_DATA, "fukuchi2018",
+                             "wbds_multispeed", "folder")
 
 FLAGS = flags.FLAGS
 flags.DEFINE_string("real_folder", os.path.normpath(_DEFAULT_REAL),

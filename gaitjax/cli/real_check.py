@@ -21,14 +21,11 @@ from absl import flags
 
 from gaitjax import cli
 
-_DEFAULT_SHARED = os.path.normpath(os.path.join(
-    os.path.dirname(os.path.dirname(os.path.abspath(__file__))), os.pardir,
-    "shared", "data"))
 
 FLAGS = flags.FLAGS
 flags.DEFINE_string("checkpoint", None, "Training workdir.")
 flags.DEFINE_string("which", "best", "best | latest | a step number.")
-flags.DEFINE_string("shared_data", _DEFAULT_SHARED,
+flags.DEFINE_string("shared_data", cli.DEFAULT_SHARED_DATA,
                     "Folder holding fukuchi2018/ (the real fixtures).")
 flags.DEFINE_string("data_dir", None, "Built datasets: the offset check "
                     "uses the first test trial of --dataset (default: "
