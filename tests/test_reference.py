@@ -66,6 +66,45 @@ def test_template_fit_cadence_and_cycles(template):
   assert template.population_cycle(1.0).shape == (6, 101)
 
 
+def test_template_speed_change_ignores_who_walked_at_which_speed():
+  """Real people walk at their own speeds: a slow-only subject with a low
+  offset and a fast-only one with a high offset must not turn into a
+  population speed change. Every subject here changes exactly like
+  subject_at (offset fixed per subject), so the fitted change between two
+  speeds must be the subjects' own change, whatever their levels."""
+  rows = [("a", 0.6, 0.0), ("a", 1.0, 0.0), ("b", 1.0, 6.0),
+          ("b", 1.4, 6.0), ("c", 0.6, -4.0), ("c", 1.4, -4.0),
+          ("d", 0.6, -8.0), ("e", 1.4, 9.0)]
+  x = np.stack([subject_at(v, o) for _, v, o in rows])
+  speed = np.array([v for _, v, _ in rows])
+  subject = np.array([s for s, _, _ in rows])
+  fitted = reference.TemplateModel.fit(x, speed, RATE, subject)
+  truth = reference.TemplateModel.fit(
+      np.stack([subject_at(v, 0.0) for v in (0.6, 1.0, 1.4)]),
+      np.array([0.6, 1.0, 1.4]), RATE)
+  change = fitted.cycles[-1] - fitted.cycles[0]
+  true_change = truth.cycles[-1] - truth.cycles[0]
+  np.testing.assert_allclose(change, true_change, atol=0.2)
+  # The per-speed mean would have put d's and e's offsets into it.
+  naive = x[speed == 1.4, :, 0].mean() - x[speed == 0.6, :, 0].mean()
+  assert abs(naive - true_change[0].mean()) > 5.0
+  assert np.all(fitted.num_subjects == [3, 2, 3])
+
+
+def test_speed_curve_without_penalty_is_the_per_speed_mean(monkeypatch):
+  """Every subject at every speed: the unpenalised within-subject fit is
+  the plain mean over subjects at each speed."""
+  rng = np.random.default_rng(0)
+  subject = np.repeat(np.arange(4), 3)
+  speed = np.tile([0.5, 1.0, 1.5], 4)
+  values = rng.normal(size=(12, 5)) + subject[:, None]
+  monkeypatch.setattr(reference, "CURVE_PENALTIES", (0.0,))
+  got = reference._speed_curve(subject, speed, values,
+                               np.array([0.5, 1.0, 1.5]))
+  want = np.stack([values[speed == v].mean(0) for v in (0.5, 1.0, 1.5)])
+  np.testing.assert_allclose(got, want, atol=1e-6)
+
+
 def test_template_round_trip_through_json(template):
   d = json.loads(json.dumps(template.to_dict()))
   back = reference.TemplateModel.from_dict(d)

@@ -42,7 +42,7 @@ The input pipeline should detect cycles once per trial (``precompute_cycles``)
 and build each pair's reference with ``make_reference_from_info``.
 """
 import dataclasses
-from typing import Any, Dict, List, Mapping, Optional, Sequence, Union
+from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
@@ -130,15 +130,100 @@ def _fit_cadence(speeds: np.ndarray, cad: np.ndarray) -> np.ndarray:
   return np.polyfit(speeds, cad, deg)
 
 
+# Relative penalties of the speed curve's curvature tried by cross-validation
+# (0: no smoothing beyond what identifies the curve).
+CURVE_PENALTIES: Tuple[float, ...] = (0.0,) + tuple(
+    float(a) for a in np.logspace(-4, 6, 11))
+_CURVE_RIDGE = 1e-9          # identifies the curve's free constant only
+
+
+def _speed_curve(subject: np.ndarray, speed: np.ndarray, values: np.ndarray,
+                 speeds: np.ndarray) -> np.ndarray:
+  """Population curve of ``values`` over speed, from within-subject change.
+
+  values [M, P] holds one observation per (subject, speed) (subject [M],
+  speed [M]); returns [S, P] at ``speeds`` [S] (the distinct speeds).
+
+  A plain mean over the subjects at each speed mixes who walked at that
+  speed into how gait changes with speed: real people each walk at their
+  own speeds, so neighbouring speeds hold different people and their level
+  differences become a spurious speed change. Here y = a_subject + g(speed)
+  (a subject's own level; g sampled at the distinct speeds, with a
+  curvature penalty that links speeds no subject shares), fitted on
+  within-subject deviations; the curve's level is the mean subject level.
+  When every subject walked at every speed the penalty-free fit is the
+  per-speed mean exactly. The penalty per column group (cycle columns,
+  then the last column: cadence) is chosen by leave-one-subject-out error
+  on each held-out subject's own changes (5 subject folds above 20
+  subjects). Without any subject at >= 2 speeds it is the per-speed mean.
+  """
+  subjects, subj_idx = np.unique(subject, return_inverse=True)
+  k_idx = np.searchsorted(speeds, speed)
+  num_k = speeds.size
+  per_speed_mean = np.stack([values[speed == v].mean(axis=0)
+                             for v in speeds])
+  counts = np.bincount(subj_idx, minlength=subjects.size)
+  if num_k < 2 or not np.any(counts >= 2):
+    return per_speed_mean
+  basis = np.eye(num_k)[k_idx]                                # [M, K]
+
+  def demean(a):
+    sums = np.zeros((subjects.size,) + a.shape[1:])
+    np.add.at(sums, subj_idx, a)
+    return a - (sums / counts.reshape((-1,) + (1,) * (a.ndim - 1)))[subj_idx]
+
+  basis_w, values_w = demean(basis), demean(values)
+  curv = np.zeros((max(num_k - 2, 0), num_k))
+  for r in range(num_k - 2):
+    h0, h1 = speeds[r + 1] - speeds[r], speeds[r + 2] - speeds[r + 1]
+    scale = 2.0 / (h0 + h1)
+    curv[r, r:r + 3] = scale * np.array([1.0 / h0, -1.0 / h0 - 1.0 / h1,
+                                         1.0 / h1])
+  pen = curv.T @ curv
+  unit = np.trace(basis_w.T @ basis_w) / max(np.trace(pen), 1e-12)
+
+  def solve(rows, lam):
+    gram = basis_w[rows].T @ basis_w[rows] + lam * unit * pen
+    gram += _CURVE_RIDGE * np.trace(gram) / num_k * np.eye(num_k)
+    return np.linalg.solve(gram, basis_w[rows].T @ values_w[rows])
+
+  multi = np.flatnonzero(counts >= 2)
+  if multi.size >= 2:
+    folds = (multi if subjects.size <= 20 else
+             np.array_split(np.random.default_rng(0).permutation(multi), 5))
+    groups = [values.shape[1] - 1, 1] if values.shape[1] > 1 else [1]
+    errors = np.zeros((len(CURVE_PENALTIES), len(groups)))
+    for held in folds:
+      test = np.isin(subj_idx, np.atleast_1d(held))
+      for j, lam in enumerate(CURVE_PENALTIES):
+        resid = values_w[test] - basis_w[test] @ solve(~test, lam)
+        sq = np.square(resid)
+        errors[j] += [sq[:, :groups[0]].sum()] + (
+            [sq[:, groups[0]:].sum()] if len(groups) > 1 else [])
+    best = [CURVE_PENALTIES[int(np.argmin(errors[:, g]))]
+            for g in range(len(groups))]
+  else:
+    best = [0.0, 0.0]
+  curve = solve(np.ones(len(speed), bool), best[0])
+  if len(best) > 1 and values.shape[1] > 1:
+    curve[:, -1] = solve(np.ones(len(speed), bool), best[1])[:, -1]
+  level = np.stack([(values - curve[k_idx])[subj_idx == i].mean(axis=0)
+                    for i in range(subjects.size)]).mean(axis=0)
+  return level + curve
+
+
 @dataclasses.dataclass(frozen=True)
 class TemplateModel:
   """Population mean cycles and cadence as functions of walking speed.
 
   Attributes:
     speeds: [S] distinct training speeds (m/s), increasing.
-    cycles: [S, 6, 101] population mean cycle per speed (mean over subjects
-      of each subject's mean over its trials).
-    cadence: [S] population cadence per speed (steps/min), same averaging.
+    cycles: [S, 6, 101] population mean cycle per speed: the mean subject
+      level plus a speed curve fitted on within-subject changes
+      (``_speed_curve``; the plain mean over subjects when every subject
+      walked at every speed and cross-validation picks no smoothing).
+    cadence: [S] population cadence per speed (steps/min), fitted the same
+      way.
     cadence_fit: polynomial coefficients (highest power first) of the smooth
       cadence(speed) fit: quadratic with >= 3 speeds, linear with 2.
     num_subjects: [S] subjects that contributed to each speed.
@@ -196,22 +281,27 @@ class TemplateModel:
                       " gait cycles on both hips")
     means = np.stack([i.mean for i in infos])
     cads = np.array([i.cadence for i in infos])
-    out_v, out_c, out_k, out_n = [], [], [], []
-    for v in np.unique(speed[usable]):
-      sel = usable & (speed == v)
-      subj_c, subj_k = [], []
-      for s in np.unique(subject[sel]):
-        m = sel & (subject == s)
-        subj_c.append(means[m].mean(axis=0))
-        subj_k.append(cads[m].mean())
-      out_v.append(v)
-      out_c.append(np.mean(subj_c, axis=0))
-      out_k.append(np.mean(subj_k))
-      out_n.append(len(subj_c))
-    speeds, cad = np.array(out_v), np.array(out_k)
-    return cls(speeds=speeds, cycles=np.stack(out_c), cadence=cad,
+    # One observation per (subject, speed): the mean of its trials there.
+    obs_s, obs_v, obs_c, obs_k = [], [], [], []
+    for s in np.unique(subject[usable]):
+      for v in np.unique(speed[usable & (subject == s)]):
+        m = usable & (subject == s) & (speed == v)
+        obs_s.append(s)
+        obs_v.append(v)
+        obs_c.append(means[m].mean(axis=0))
+        obs_k.append(cads[m].mean())
+    obs_s, obs_v = np.asarray(obs_s), np.asarray(obs_v)
+    speeds = np.unique(obs_v)
+    out_n = np.array([np.unique(obs_s[obs_v == v]).size for v in speeds],
+                     np.int64)
+    values = np.concatenate([np.stack(obs_c).reshape(len(obs_v), -1),
+                             np.asarray(obs_k)[:, None]], axis=1)
+    per_speed = _speed_curve(obs_s, obs_v, values, speeds)
+    cyc = per_speed[:, :-1].reshape((speeds.size,) + means.shape[1:])
+    cad = per_speed[:, -1]
+    return cls(speeds=speeds, cycles=cyc, cadence=cad,
                cadence_fit=_fit_cadence(speeds, cad),
-               num_subjects=np.array(out_n, np.int64), rate_hz=float(rate_hz))
+               num_subjects=out_n, rate_hz=float(rate_hz))
 
   def population_cycle(self, speed: float) -> np.ndarray:
     """[6, 101] mean cycle at ``speed``: linear between fitted speeds,
