@@ -211,6 +211,39 @@ def test_folder_dataset(tmp_path):
   assert info["build"]["manual_dir"] == str(raw.resolve())
 
 
+def test_folder_split_column_is_the_users_own_split(tmp_path):
+  """subjects.csv's optional split column (e.g. leave one person out)
+  replaces the seeded 13/4/5 split; a bad value is a one-line error."""
+  raw = tmp_path / "raw"
+  raw.mkdir()
+  cohort = synthetic.make_able_bodied_cohort(seed=3, num_subjects=4,
+                                             speeds=[0.6, 1.2],
+                                             rate_hz=100.0)
+  lines = []
+  for k, t in enumerate(cohort):
+    time = np.arange(t.angles.shape[0]) / t.rate_hz
+    trial_files.write_trial_npz(raw / f"t{k}.npz", time, t.angles)
+    lines.append(f"{t.subject},{t.speed_mps},t{k}.npz")
+  names = sorted({t.subject for t in cohort})
+  wanted = dict(zip(names, ["test", "train", "train", "validation"]))
+  (raw / "trials.csv").write_text("subject,speed_mps,path\n" +
+                                  "\n".join(lines) + "\n")
+  (raw / "subjects.csv").write_text(
+      "subject,cohort,paretic_side,split\n" +
+      "".join(f"{s},able_bodied,,{wanted[s]}\n" for s in names))
+  out = tmp_path / "data"
+  tfds_builders.build("folder", out, manual_dir=raw)
+  for split in ("train", "validation", "test"):
+    ts = dataset.load_split(out, "folder", split)
+    assert set(ts.subjects) == {s for s in names if wanted[s] == split}
+  (raw / "subjects.csv").write_text(
+      "subject,cohort,paretic_side,split\n" +
+      "".join(f"{s},able_bodied,,{'holdout' if s == names[0] else 'train'}"
+              f"\n" for s in names))
+  with pytest.raises(DataError, match="split 'holdout' must be one of"):
+    tfds_builders.build("folder", tmp_path / "data2", manual_dir=raw)
+
+
 def test_trialset_from_trials_and_select():
   trials = synthetic.make_stroke_cohort(seed=2, num_subjects=2)
   ts = dataset.TrialSet.from_trials(trials)

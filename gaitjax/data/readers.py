@@ -6,6 +6,9 @@ Two layouts:
 
     <root>/subjects.csv   subject,cohort,paretic_side   (able_bodied|stroke;
                                                          left|right|empty)
+                          [,split]  optional: train|validation|test per
+                                    subject (your own split, e.g. leave one
+                                    person out); read by read_folder_splits
     <root>/trials.csv     subject,speed_mps,path        (path relative to root)
     <root>/<path>         .csv / .mot / .npz, see gaitjax.data.trial_files.read_trial_file
                           (several rows of one subject and speed: passes)
@@ -120,6 +123,35 @@ def _read_subjects(path: pathlib.Path
   if not subjects:
     raise DataError(f"{path}: no subjects listed")
   return subjects
+
+
+SPLIT_COLUMN = "split"
+SPLIT_NAMES: Tuple[str, ...] = ("train", "validation", "test")
+
+
+def read_folder_splits(root: PathLike) -> Optional[Dict[str, str]]:
+  """subject -> split from subjects.csv's optional ``split`` column.
+
+  None when the column is absent (the build then splits by its counts and
+  seed). With the column, every subject needs train, validation or test,
+  and stroke subjects test (the paper never trains on them).
+  """
+  path = pathlib.Path(root) / "subjects.csv"
+  rows = _read_csv_rows(path, SUBJECTS_COLUMNS)
+  if not rows or SPLIT_COLUMN not in rows[0][1]:
+    return None
+  out = {}
+  for line, row in rows:
+    where = f"{path} line {line}"
+    split = row[SPLIT_COLUMN]
+    if split not in SPLIT_NAMES:
+      raise DataError(f"{where}: split {split!r} must be one of "
+                      f"{', '.join(SPLIT_NAMES)} (or drop the column)")
+    if row["cohort"] == "stroke" and split != "test":
+      raise DataError(f"{where}: stroke subject {row['subject']!r} must be "
+                      f"in 'test', got {split!r}")
+    out[row["subject"]] = split
+  return out
 
 
 def _parse_speed(where: str, text: str) -> float:

@@ -36,6 +36,8 @@ Splits are by subject, never by trial:
     A folder mixing cohorts: the able-bodied subjects are split as above
     (13/4/5 scaled to their number), every stroke subject goes to 'test'.
   Splits with no subject are not written.
+  A folder whose subjects.csv has a ``split`` column uses that instead
+  (``readers.read_folder_splits``).
 
 Normalisation statistics (paper II.C) are written beside the data as plain
 JSON, ``<data_dir>/gaitjax_gait/<config>/<version>/gaitjax_stats.json``:
@@ -68,6 +70,7 @@ import numpy as np
 import tensorflow_datasets as tfds
 
 from gaitjax import constants
+from gaitjax.data import readers
 from gaitjax.data.trial import Trial
 from gaitjax.errors import ConfigError, DataError
 
@@ -237,7 +240,10 @@ class GaitjaxGait(tfds.core.GeneratorBasedBuilder):
                           else None)
     records, skipped = _preprocess(trials, cfg)
     cohorts = {r["subject"]: r["cohort"] for r in records}
-    splits = assign_splits(cohorts, cfg)
+    given = (readers.read_folder_splits(dl_manager.manual_dir)
+             if cfg.source == "folder" else None)
+    splits = (assign_splits(cohorts, cfg) if given is None
+              else given_splits(cohorts, given))
     stats, fit_on, stats_subjects = _fit_split_stats(records, splits, cfg)
     stroke = _fit_stroke_stats(records, splits, cfg)
     info = {
@@ -309,7 +315,6 @@ def _read_source(cfg: GaitConfig, manual_dir) -> List[Trial]:
         duration_s=cfg.duration_s, rate_hz=cfg.raw_rate_hz)
   elif cfg.source in MANUAL:
     root = _check_manual_dir(cfg.name, manual_dir)
-    from gaitjax.data import readers
     logging.info("reading %s trials from %s", cfg.name, root)
     read = readers.read_camargo if cfg.source == "camargo" else \
         readers.read_folder
@@ -398,6 +403,14 @@ def _preprocess(trials: Sequence[Trial], cfg: GaitConfig
     raise DataError(f"{cfg.name}: no usable trial (all {len(trials)} had "
                     f"too few gait cycles or were implausible{first})")
   return records, skipped
+
+
+def given_splits(cohorts: Dict[str, str], given: Dict[str, str]
+                 ) -> Dict[str, List[str]]:
+  """The folder's own split column ({subject: split}) as assign_splits'
+  result, for the subjects that have usable trials."""
+  return {split: sorted(s for s in cohorts if given.get(s) == split)
+          for split in SPLITS}
 
 
 def assign_splits(cohorts: Dict[str, str], cfg: GaitConfig
