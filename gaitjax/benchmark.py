@@ -192,9 +192,10 @@ def bench_pipeline(*, batch_size: int = 32, num_batches: int = 20,
                    num_subjects: int = 13,
                    references: Sequence[str] = ("source", "template"),
                    print_fn: PrintFn = _stdout) -> List[Record]:
-  """Pairs/s of the training data pipeline (pipeline.benchmark_pipeline)
+  """Pairs/s of the training data pipeline (bench.pipeline.benchmark_pipeline)
   on a synthetic able-bodied cohort of ``num_subjects`` subjects."""
   # pylint: disable=g-import-not-at-top
+  from gaitjax.bench import pipeline as bench_pipeline_lib
   from gaitjax.data import dataset, pipeline, synthetic
   t0 = time.perf_counter()
   trials = dataset.TrialSet.from_trials(
@@ -206,7 +207,7 @@ def bench_pipeline(*, batch_size: int = 32, num_batches: int = 20,
     t0 = time.perf_counter()
     template = pipeline.fit_template(trials)
     fit_s = time.perf_counter() - t0
-  rates = pipeline.benchmark_pipeline(
+  rates = bench_pipeline_lib.benchmark_pipeline(
       trials, template, batch_size=batch_size, num_batches=num_batches,
       references=tuple(references), print_fn=lambda _: None)
   return [emit({"name": "pipeline", "reference": kind,
