@@ -12,7 +12,8 @@ with model FLOPs from XLA's own cost analysis of the compiled computation
   flops(one denoise call) * num_steps + flops(encoder),
 each from the cost analysis of that call alone (records say so in
 'flops_method'). The same applies to the chunked attention and MLP loops in
-models/denoiser.py, so a denoise call's FLOPs come from the same model with
+models/attention.py and models/denoiser.py, so a denoise call's FLOPs come
+from the same model with
 chunking off (identical math). Inputs are random arrays of the right shapes:
 no dataset is needed.
 """
@@ -171,15 +172,17 @@ def _model_fields(config) -> Dict[str, Any]:
 
 @contextlib.contextmanager
 def no_chunking():
-  """Turns models/denoiser.py's CPU chunking off (for FLOP counting: XLA
-  counts a loop body once). The math is the same with and without."""
-  from gaitjax.models import denoiser  # pylint: disable=g-import-not-at-top
-  saved = denoiser.CPU_CHUNK_ELEMENTS, denoiser.CPU_MLP_CHUNK_ELEMENTS
-  denoiser.CPU_CHUNK_ELEMENTS = denoiser.CPU_MLP_CHUNK_ELEMENTS = 1 << 62
+  """Turns the models' CPU chunking (attention.py, denoiser.MLPBlock) off
+  (for FLOP counting: XLA counts a loop body once). The math is the same
+  with and without."""
+  # pylint: disable=g-import-not-at-top
+  from gaitjax.models import attention, denoiser
+  saved = attention.CPU_CHUNK_ELEMENTS, denoiser.CPU_MLP_CHUNK_ELEMENTS
+  attention.CPU_CHUNK_ELEMENTS = denoiser.CPU_MLP_CHUNK_ELEMENTS = 1 << 62
   try:
     yield
   finally:
-    denoiser.CPU_CHUNK_ELEMENTS, denoiser.CPU_MLP_CHUNK_ELEMENTS = saved
+    attention.CPU_CHUNK_ELEMENTS, denoiser.CPU_MLP_CHUNK_ELEMENTS = saved
 
 
 # -------------------------------------------------------------- pipeline
@@ -189,9 +192,10 @@ def bench_pipeline(*, batch_size: int = 32, num_batches: int = 20,
                    num_subjects: int = 13,
                    references: Sequence[str] = ("source", "template"),
                    print_fn: PrintFn = _stdout) -> List[Record]:
-  """Pairs/s of the training data pipeline (pipeline.benchmark_pipeline)
+  """Pairs/s of the training data pipeline (bench.pipeline.benchmark_pipeline)
   on a synthetic able-bodied cohort of ``num_subjects`` subjects."""
   # pylint: disable=g-import-not-at-top
+  from gaitjax.bench import pipeline as bench_pipeline_lib
   from gaitjax.data import dataset, pipeline, synthetic
   t0 = time.perf_counter()
   trials = dataset.TrialSet.from_trials(
@@ -203,7 +207,7 @@ def bench_pipeline(*, batch_size: int = 32, num_batches: int = 20,
     t0 = time.perf_counter()
     template = pipeline.fit_template(trials)
     fit_s = time.perf_counter() - t0
-  rates = pipeline.benchmark_pipeline(
+  rates = bench_pipeline_lib.benchmark_pipeline(
       trials, template, batch_size=batch_size, num_batches=num_batches,
       references=tuple(references), print_fn=lambda _: None)
   return [emit({"name": "pipeline", "reference": kind,
@@ -583,6 +587,7 @@ def bench_profile(size: str, batch_size: int, *, peak: Optional[float] = None,
   # pylint: disable=g-import-not-at-top
   import flax.linen as nn
   from gaitjax.diffusion import sampling
+  from gaitjax.models import attention as attention_lib
   from gaitjax.models import denoiser
   config = config or size_config(size)
   sampler = _Sampler(config)
@@ -619,7 +624,7 @@ def bench_profile(size: str, batch_size: int, *, peak: Optional[float] = None,
                        sampler.flops(batch_size)["denoise"]),
       "attention_flax_default": (attention(nn.dot_product_attention),
                                  layer_tokens * (8 * d * d + 4 * tokens * d)),
-      "attention_chunked": (attention(denoiser.chunked_attention),
+      "attention_chunked": (attention(attention_lib.chunked_attention),
                             layer_tokens * (8 * d * d + 4 * tokens * d)),
       "mlp_plain": (mlp(1 << 62), layer_tokens * 4 * d * m.mlp_dim),
       "mlp_chunked": (mlp(None), layer_tokens * 4 * d * m.mlp_dim),

@@ -1,6 +1,6 @@
 """Tests of gaitjax.benchmark (records, FLOP counting) and of the CPU
-chunking in models/denoiser.py that the benchmark measures. No timed
-assertions: the machine is shared."""
+chunking in models/attention.py and models/denoiser.py that the benchmark
+measures. No timed assertions: the machine is shared."""
 import functools
 import json
 
@@ -12,6 +12,7 @@ import pytest
 
 from gaitjax import benchmark
 from gaitjax.errors import ConfigError
+from gaitjax.models import attention
 from gaitjax.models import denoiser
 
 TIMED = {"seconds", "min_seconds", "repeats"}
@@ -139,17 +140,17 @@ def test_chunked_attention_matches_flax_default():
   q, kk, v = (jax.random.normal(x, (6, 20, 2, 8)) for x in k)
   want = nn.dot_product_attention(q, kk, v)
   for budget in (None, 2 * 20 * 20, 3 * 2 * 20 * 20, 10 ** 9):
-    got = jax.jit(functools.partial(denoiser.chunked_attention,
+    got = jax.jit(functools.partial(attention.chunked_attention,
                                     max_chunk_elements=budget))(q, kk, v)
     np.testing.assert_allclose(got, want, atol=2e-6, rtol=1e-5)
   # And its gradient (training differentiates through the blocks).
   loss = lambda f: lambda q: jnp.sum(jnp.sin(f(q, kk, v)))
   want_g = jax.grad(loss(nn.dot_product_attention))(q)
   got_g = jax.jit(jax.grad(loss(functools.partial(
-      denoiser.chunked_attention, max_chunk_elements=2 * 20 * 20))))(q)
+      attention.chunked_attention, max_chunk_elements=2 * 20 * 20))))(q)
   np.testing.assert_allclose(got_g, want_g, atol=1e-5, rtol=1e-4)
   with pytest.raises(ValueError, match="mask"):
-    denoiser.chunked_attention(q, kk, v, mask=jnp.ones((6, 2, 20, 20), bool))
+    attention.chunked_attention(q, kk, v, mask=jnp.ones((6, 2, 20, 20), bool))
 
 
 def test_chunked_mlp_is_two_denses_with_the_same_parameters():

@@ -292,7 +292,7 @@ def test_output_head_runs_in_float32_under_bf16():
 
 
 def test_rotary_depends_only_on_relative_position():
-  from gaitjax.models.denoiser import apply_rotary
+  from gaitjax.models.attention import apply_rotary
   k = jax.random.split(jax.random.key(0), 2)
   q = jnp.broadcast_to(jax.random.normal(k[0], (1, 1, 2, 8)), (1, 12, 2, 8))
   kk = jnp.broadcast_to(jax.random.normal(k[1], (1, 1, 2, 8)), (1, 12, 2, 8))

@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 from gaitjax import constants
+from gaitjax.bench import pipeline as bench_pipeline
 from gaitjax.data import dataset, normalize, pairs, pipeline, synthetic
 from gaitjax.errors import ConfigError
 
@@ -260,8 +261,8 @@ def test_prefetch_matches_direct_and_propagates_errors():
 
 def test_benchmark_pipeline_reports_rates(gait):
   lines = []
-  out = pipeline.benchmark_pipeline(gait, batch_size=4, num_batches=2,
-                                    references=("source", "template"),
-                                    print_fn=lines.append)
+  out = bench_pipeline.benchmark_pipeline(gait, batch_size=4, num_batches=2,
+                                          references=("source", "template"),
+                                          print_fn=lines.append)
   assert set(out) == {"source", "template"} and min(out.values()) > 0
   assert any("pairs/s" in line for line in lines)

@@ -22,9 +22,9 @@ How a trial is made
    u(v) * g * (comfortable - slow) (g = 0.75 for the ankle, 1 otherwise);
    the knee anchors are scaled by 0.94, a push-off bump deepens ankle
    plantarflexion toward normative values and two knee bumps make loading-
-   response flexion grow and swing flexion grow less with u (see the table;
-   issue 17 calibrated these against the 8 real people at 0.5-1.6 m/s of
-   ../shared/data/fukuchi2018/wbds_multispeed).
+   response flexion grow and swing flexion grow less with u (see the table
+   in docs/SYNTHETIC.md; issue 17 calibrated these against the 8 real
+   people at 0.5-1.6 m/s of ../shared/data/fukuchi2018/wbds_multispeed).
 2. Timing. A leg's own phase phi (0 = its heel strike) maps to psi through a
    smooth monotone warp that puts toe-off at the leg's stance fraction
    s(v) = 0.618 - 0.030 ln(v / 1.22) (~0.65 slow -> ~0.605 fast), so the
@@ -52,96 +52,10 @@ How a trial is made
    step timing, lower cadence at a speed, more stride variability and a
    wider between-subject spread.
 
-Parameters, ranges and sources (SD = between-subject standard deviation;
-"jitter" = stride to stride; ranges are population values measured from
-the generated signals). Sources marked * are cited from memory; the others
-were looked up (abstracts / pages) when this module was written, and the
-WBDS01 numbers were measured on ../shared/data/fukuchi2018.
----------------------------------------------------------------------------
-=============================  ======================  =======================
-parameter                      value / range           source
-=============================  ======================  =======================
-curve shape, 0.49 & 1.22 m/s   Fourier fit, RMS<0.5deg Fukuchi 2018 PeerJ
-                                                       6:e4640 (WBDS01 T01/T05
-                                                       averages); Winter* 2009
-hip max / min (cycle mean)     +28 / -13 deg @1.2m/s   Winter* 2009; OpenSim IK
-hip range of motion            ~33 (0.5) -> ~44 (1.85) Fukuchi 2018 (30.6 ->
-                                                       39.3 deg T01 -> T05);
-                                                       Fukuchi 2019 Syst Rev
-                                                       8:153
-knee loading-response flexion  ~11 (0.5) -> ~17 (1.85) Fukuchi 2018 WBDS01;
-                                                       Lelas 2003 Gait Posture
-knee swing peak                ~52 (0.5), ~64 (1.2),   WBDS01 53.0 / 66.5 deg
-                               ~68 (1.85) deg; at      (x 0.94); Lelas 2003;
-                               ~70-73 % of cycle       Winter* 2009 (~60-65)
-ankle push-off plantarflexion  ~-4 (0.5), -15 (1.2),    WBDS01 -2.1 / -12 deg;
-                               -19 (1.85) at ~64 %     Winter* 2009 (-15..-20);
-                                                       Fukuchi 2019 review
-ankle late-stance DF           ~+8.5..+11.5 deg        WBDS01; Winter* 2009
-speed change vs 8 real people  slow->middle/fast and   Fukuchi 2018 T01/T04/
-(issue 17, per joint)          middle->fast changes    T07 of WBDS01, 02, 11,
-                               of the mean cycle; see  25, 30, 33, 35, 41
-                               the constants above     (wbds_multispeed);
-                               (_U_COMPRESS, ...)      Schwartz* 2008; Lelas
-                                                       2003; Fukuchi 2019
-cadence (steps/min)            105 (v/1.2)^0.52:       walk ratio ~0.0065 m/
-                               67 @0.5, 105 @1.2,      (steps/min) (Sekiya* &
-                               131 @1.85               Nagasaki 1998); Grieve &
-                                                       Gear 1966 (f ~ v^0.58);
-                                                       WBDS01 T01 measured 67.7
-                                                       steps/min at 0.488 m/s;
-                                                       Murakami & Otaka 2017
-                                                       (~98 at 1.03 m/s); walk-
-                                                       run ~135-140 (Tudor-
-                                                       Locke 2023)
-cadence, subject               x lognormal SD 6 %;     Sekiya* 1996 (low walk-
-                               exponent SD 0.04        ratio spread)
-stance fraction                0.65 (0.5) -> 0.605     WBDS01 T01 events 0.63-
-                               (1.85); subject SD .012 0.65; Winter* (~60 %)
-stride-time CV                 1.8 % (1.2/v)^0.6:      WBDS01 T01 4.7 %
-                               3.0 % @0.5, 1.4 % @1.85 (measured); Hausdorff*
-                                                       (1-3 % healthy)
-joint offsets (subject)        SD hip 3.5, knee 2.5,   marker placement / static
-                               ankle 3 deg; +-1.2 L/R; pose (two processings of
-                               clipped at 2.5 SD       WBDS01 differ 2-13 deg)
-gain about cycle mean          SD 8 %; L/R SD 3 %      Winter* 2009 normative CV
-shape terms (harm. 1-5)        RMS ~2.0 deg            inter-subject SD 3-6 deg
-                                                       (Winter* 2009)
-peak timing (subject)          ~1-2 % of cycle         Koopman 2014 J Biomech
-speed response (subject)       multiplier SD 0.25,     Hanlon & Anderson 2006;
-                               shape RMS ~1 deg/unit u Koopman 2014 (key-event
-                                                       regressions vary by
-                                                       subject)
-stride jitter                  gain 3 %, offset 0.6    WBDS01 within-subject
-                               deg, timing 1.5 %       stride SD 1.1-3.1 deg
-slow drift                     OU SD 0.4 deg, tau 6 s  soft tissue / marker
-                                                       drift
-measurement noise              white 0.35 deg          WBDS01 2D: sample-to-
-                                                       sample SD 0.3-0.6 deg
-left/right phase               0.5 +- 0.008 cycles     step-time symmetry
--- stroke --
-severity                       Beta(2, 2) in [0, 1]    heterogeneous cohorts
-paretic swing knee peak        ~22-55 deg              stiff knee < 44.3 deg,
-                                                       between-limb diff > 17
-                                                       (cluster study, 50 pts);
-                                                       25-75 % prevalence
-paretic swing DF / push-off    -1..-8 deg / 20-80 %    Balaban & Tok 2014 PM&R;
-                               reduced                 Nadeau 2013 review
-paretic hip extension          2-10 deg less           Olney & Richards* 1996;
-                                                       Balaban & Tok 2014
-stance fraction                paretic -(0.02..0.07),  Patterson* 2008 (swing /
-                               non-paretic +(0.02..    stance asymmetry)
-                               0.07)
-cadence at a speed             x (0.97 - 0.13 sev)     slower cadence post-
-                               x lognormal 8 %,        stroke (Nadeau 2013)
-                               exponent 0.45 +- 0.08
-stride variability             x (1.5 + 1.5 sev)       Balasubramanian* 2009
-between-subject spread         x 1.5 (offsets x 1.2)   heterogeneous cohorts
-self-selected speed            0.9 - 0.5 sev +- 0.08,  stroke 0.23-0.73 m/s (Wu
-                               clip 0.4..0.85, 0.05    2019 Sci Rep 9:18079)
-                               grid, not 0.6 / 0.9
-paretic sides                  11 left / 8 right       paper II.A
-=============================  ======================  =======================
+Parameters, their ranges and sources: the table in docs/SYNTHETIC.md
+(between-subject SDs, stride-to-stride jitter, population ranges measured
+from the generated signals, each with the study or WBDS01 measurement it
+comes from; able-bodied and stroke).
 
 Every number is drawn from a ``numpy.random.Generator`` seeded by
 (seed, cohort, subject, speed, recording), so a trial does not depend on

@@ -8,10 +8,10 @@ from gaitjax.models.conditioning import TimestepEmbedding
 from gaitjax.models.denoiser import Denoiser
 from gaitjax.models.denoiser import GaitDiffusionModel
 from gaitjax.models.denoiser import make_model
-from gaitjax.models.denoiser import model_flops_breakdown
-from gaitjax.models.denoiser import model_flops_per_example
 from gaitjax.models.denoiser import TransformerBlock
 from gaitjax.models.encoder import SubjectEncoder
+from gaitjax.models.flops import model_flops_breakdown
+from gaitjax.models.flops import model_flops_per_example
 
 __all__ = [
     "Denoiser", "FiLM", "GaitDiffusionModel", "SpeedSubjectConditioner",
