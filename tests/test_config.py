@@ -175,7 +175,8 @@ CPU_SMALL_TRAINING = {
     "model.dtype": "float32", "model.film_placement": "input",
     "model.pos_embedding": "learned", "model.final_norm": True,
     "train.ema_decay": 0.0, "train.batch_size": 32,
-    "train.num_steps": 4000, "sampling.num_steps": 50}
+    "train.num_steps": 4000, "sampling.num_steps": 50,
+    "model.center_inputs": True}
 
 
 def test_cpu_small_trains_as_before_and_names_its_variants():
@@ -183,7 +184,7 @@ def test_cpu_small_trains_as_before_and_names_its_variants():
   assert {k: flat[k] for k in CPU_SMALL_TRAINING} == CPU_SMALL_TRAINING
   doc = cpu_small.__doc__
   used = {"variants": ("cosine_schedule", "x0_weighting", "lr_cosine",
-                       "swap_sides"),
+                       "swap_sides", "center_inputs"),
           "ablations": ("reference_template", "target_v", "no_identity")}
   for folder, names in used.items():
     for name in names:
