@@ -168,3 +168,17 @@ def test_bad_inputs_raise_data_error():
                                 if k != "v_tgt"})
   with pytest.raises(DataError, match="paretic_side"):
     metrics.side_labels("stroke", "both")
+
+
+def test_headline_cohort_size_counts_only_ranked_records():
+  """A sample without cycles has no rank and compares 0 subjects; the
+  headline 'rank / cohort size' must not mix the two populations (a model
+  with one ranked pair out of three read '15.0 / 0' in the report)."""
+  records = [{"mae": 1.0, "rank": 15.0, "cohort_size": 22},
+             {"mae": float("nan"), "rank": float("nan"), "cohort_size": 0},
+             {"mae": float("nan"), "rank": float("nan"), "cohort_size": 0}]
+  headline = metrics.summarize(records)["headline"]
+  assert headline["rank"] == 15.0
+  assert headline["cohort_size"] == 22.0
+  none = metrics.summarize(records[1:])["headline"]
+  assert np.isnan(none["cohort_size"])

@@ -401,9 +401,14 @@ def summarize(records: Sequence[Record]) -> Dict[str, Any]:
   def pick(key):
     return metrics[key]["mean"] if key in metrics else math.nan
 
+  # Over the records whose rank is defined, like the rank's own mean (a
+  # record without usable cycles compares 0 subjects and has no rank).
+  ranked = [float(rec["cohort_size"]) for rec in records
+            if np.isfinite(rec.get("rank", math.nan))
+            and "cohort_size" in rec]
   headline = {"mae": pick("mae"), "r": pick("r"), "rank": pick("rank"),
               "rank_random": pick("rank_random"),
-              "cohort_size": pick("cohort_size"),
+              "cohort_size": float(np.mean(ranked)) if ranked else math.nan,
               "cadence_mae": pick("cadence_abs_err"),
               "cadence_pct": pick("cadence_pct_err")}
   return {"num_records": len(records), "metrics": metrics,
