@@ -387,3 +387,21 @@ def test_split_all_evaluates_every_subject_of_the_dataset(tiny_data_dir):
                                     "synthetic_able_bodied", "test",
                                     "able_bodied")
   assert len(test_only.eval_set) < len(data.eval_set)
+
+
+def test_split_all_leaves_out_a_regression_fitted_on_evaluated_people(
+    tiny_data_dir):
+  """--split=all evaluates the train subjects too: a cycle_regression
+  fitted on them would be scored on its own training people."""
+  from gaitjax.eval import extra_rows
+  data = selection.load_cohort(str(tiny_data_dir), "synthetic_able_bodied",
+                               selection.ALL, "able_bodied")
+  rows, notes, _ = extra_rows.build_rows(
+      str(tiny_data_dir), "synthetic_able_bodied", pool=data.pool,
+      with_oracle=False, evaluates_train_split=True)
+  assert "cycle_regression" not in rows
+  assert any("whose subjects are evaluated here" in n for n in notes)
+  rows, _, _ = extra_rows.build_rows(
+      str(tiny_data_dir), "synthetic_able_bodied", pool=data.pool,
+      with_oracle=False)
+  assert "cycle_regression" in rows and "cycle_template_loso" in rows

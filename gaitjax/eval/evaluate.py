@@ -556,7 +556,8 @@ def evaluate(models: Mapping[str, Any], *, data_dir: str, out_dir: str,
     ab_pool = next((c.pool for c in cohorts if c.name == "able_bodied"), None)
     rows, row_notes, settings["extra_rows"] = extra_rows.build_rows(
         data_dir, able_bodied_dataset, pool=ab_pool,
-        regression_dataset=regression_dataset)
+        regression_dataset=regression_dataset,
+        evaluates_train_split=(split in (selection.ALL, "train")))
     notes += row_notes
   results = evaluate_cohorts(
       generators, cohorts, template=template, template_source=template_source,
