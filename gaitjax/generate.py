@@ -299,11 +299,7 @@ class Generator:
     outputs = []
     base = jax.random.PRNGKey(seed)
     rngs = jnp.broadcast_to(base, (num_devices,) + base.shape)
-    for start in range(0, rows, chunk):
-      stop = min(start + chunk, rows)
-      idx = np.concatenate([np.arange(start, stop),
-                            np.full(chunk - (stop - start), stop - 1,
-                                    dtype=np.int64)])
+    for start, stop, idx in _padded_chunks(rows, chunk):
       per_dev = {"x_src": [], "v_src": [], "source_index": []}
       for d in range(num_devices):
         rows_d = idx[d * per_device:(d + 1) * per_device]
@@ -335,11 +331,7 @@ class Generator:
     rows = x_src.shape[0]
     outputs = []
     base = jax.random.PRNGKey(seed)
-    for start in range(0, rows, chunk):
-      stop = min(start + chunk, rows)
-      pad = chunk - (stop - start)
-      idx = np.concatenate([np.arange(start, stop),
-                            np.full(pad, stop - 1, dtype=np.int64)])
+    for start, stop, idx in _padded_chunks(rows, chunk):
       batch = {
           "x_src": x_src[idx], "x_ref": x_ref[idx], "x_tgt": x_ref[idx],
           "v_src": v_src[idx], "v_tgt": v_tgt[idx],
@@ -357,6 +349,15 @@ class Generator:
           (chunk,) + x_src.shape[1:])
       outputs.append(pred[:stop - start])
     return np.concatenate(outputs, axis=0)
+
+
+def _padded_chunks(rows: int, chunk: int):
+  """Yields (start, stop, idx [chunk]) over rows in chunks of ``chunk``;
+  the last chunk repeats its last row so every device call has one shape."""
+  for start in range(0, rows, chunk):
+    stop = min(start + chunk, rows)
+    pad = np.full(chunk - (stop - start), stop - 1, dtype=np.int64)
+    yield start, stop, np.concatenate([np.arange(start, stop), pad])
 
 
 def file_sha256(path: str) -> str:

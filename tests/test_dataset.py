@@ -184,23 +184,28 @@ def test_build_rejects_bad_arguments(tmp_path):
     tfds_builders.build("synthetic_stroke", tmp_path, bogus=1)
 
 
-def test_folder_dataset(tmp_path):
-  raw = tmp_path / "raw"
+def write_synthetic_folder(raw, num_subjects):
+  """A folder-format dataset of synthetic able-bodied subjects at 0.6 and
+  1.2 m/s (one .npz per trial) -> (raw, sorted subject names)."""
   raw.mkdir()
-  cohort = synthetic.make_able_bodied_cohort(seed=3, num_subjects=3,
-                                             speeds=[0.6, 1.2],
-                                             rate_hz=100.0)
+  cohort = synthetic.make_able_bodied_cohort(
+      seed=3, num_subjects=num_subjects, speeds=[0.6, 1.2], rate_hz=100.0)
   lines = []
   for k, t in enumerate(cohort):
     time = np.arange(t.angles.shape[0]) / t.rate_hz
     trial_files.write_trial_npz(raw / f"t{k}.npz", time, t.angles)
     lines.append(f"{t.subject},{t.speed_mps},t{k}.npz")
+  names = sorted({t.subject for t in cohort})
   (raw / "subjects.csv").write_text(
       "subject,cohort,paretic_side\n" +
-      "".join(f"{s},able_bodied,\n" for s in sorted({t.subject
-                                                      for t in cohort})))
+      "".join(f"{s},able_bodied,\n" for s in names))
   (raw / "trials.csv").write_text("subject,speed_mps,path\n" +
                                   "\n".join(lines) + "\n")
+  return raw, names
+
+
+def test_folder_dataset(tmp_path):
+  raw, _ = write_synthetic_folder(tmp_path / "raw", num_subjects=3)
   out = tmp_path / "data"
   tfds_builders.build("folder", out, manual_dir=raw)
   loaded = {s: dataset.load_split(out, "folder", s)
@@ -214,20 +219,8 @@ def test_folder_dataset(tmp_path):
 def test_folder_split_column_is_the_users_own_split(tmp_path):
   """subjects.csv's optional split column (e.g. leave one person out)
   replaces the seeded 13/4/5 split; a bad value is a one-line error."""
-  raw = tmp_path / "raw"
-  raw.mkdir()
-  cohort = synthetic.make_able_bodied_cohort(seed=3, num_subjects=4,
-                                             speeds=[0.6, 1.2],
-                                             rate_hz=100.0)
-  lines = []
-  for k, t in enumerate(cohort):
-    time = np.arange(t.angles.shape[0]) / t.rate_hz
-    trial_files.write_trial_npz(raw / f"t{k}.npz", time, t.angles)
-    lines.append(f"{t.subject},{t.speed_mps},t{k}.npz")
-  names = sorted({t.subject for t in cohort})
+  raw, names = write_synthetic_folder(tmp_path / "raw", num_subjects=4)
   wanted = dict(zip(names, ["test", "train", "train", "validation"]))
-  (raw / "trials.csv").write_text("subject,speed_mps,path\n" +
-                                  "\n".join(lines) + "\n")
   (raw / "subjects.csv").write_text(
       "subject,cohort,paretic_side,split\n" +
       "".join(f"{s},able_bodied,,{wanted[s]}\n" for s in names))

@@ -187,26 +187,27 @@ def _speed_curve(subject: np.ndarray, speed: np.ndarray, values: np.ndarray,
     gram += _CURVE_RIDGE * np.trace(gram) / num_k * np.eye(num_k)
     return np.linalg.solve(gram, basis_w[rows].T @ values_w[rows])
 
+  # Column groups with a penalty each: the cycle points, then cadence.
+  num_cols = values.shape[1]
+  groups = ([np.arange(num_cols - 1), np.array([num_cols - 1])]
+            if num_cols > 1 else [np.arange(num_cols)])
+  best = [0.0] * len(groups)
   multi = np.flatnonzero(counts >= 2)
   if multi.size >= 2:
     folds = (multi if subjects.size <= 20 else
              np.array_split(np.random.default_rng(0).permutation(multi), 5))
-    groups = [values.shape[1] - 1, 1] if values.shape[1] > 1 else [1]
     errors = np.zeros((len(CURVE_PENALTIES), len(groups)))
     for held in folds:
       test = np.isin(subj_idx, np.atleast_1d(held))
       for j, lam in enumerate(CURVE_PENALTIES):
-        resid = values_w[test] - basis_w[test] @ solve(~test, lam)
-        sq = np.square(resid)
-        errors[j] += [sq[:, :groups[0]].sum()] + (
-            [sq[:, groups[0]:].sum()] if len(groups) > 1 else [])
-    best = [CURVE_PENALTIES[int(np.argmin(errors[:, g]))]
-            for g in range(len(groups))]
-  else:
-    best = [0.0, 0.0]
-  curve = solve(np.ones(len(speed), bool), best[0])
-  if len(best) > 1 and values.shape[1] > 1:
-    curve[:, -1] = solve(np.ones(len(speed), bool), best[1])[:, -1]
+        sq = np.square(values_w[test] - basis_w[test] @ solve(~test, lam))
+        errors[j] += [sq[:, g].sum() for g in groups]
+    best = [CURVE_PENALTIES[int(np.argmin(errors[:, i]))]
+            for i in range(len(groups))]
+  everyone = np.ones(len(speed), bool)
+  curve = np.empty((num_k, num_cols))
+  for g, lam in zip(groups, best):
+    curve[:, g] = solve(everyone, lam)[:, g]
   level = np.stack([(values - curve[k_idx])[subj_idx == i].mean(axis=0)
                     for i in range(subjects.size)]).mean(axis=0)
   return level + curve

@@ -56,7 +56,27 @@ def generate_rows(predict_source: PredictSource, sources: np.ndarray,
                           extrapolated=np.zeros(v_tgt.shape, bool))
 
 
-class RegressionBaseline:
+class DeterministicRow:
+  """A baseline row: subclasses define ``predict_source`` (the module
+  docstring's contract); ``generate`` is Generator.generate's (std 0)."""
+  is_baseline = True
+  deterministic = True
+  config = None
+
+  def predict_source(self, x_src: np.ndarray, v_src: float,
+                     v_tgt: Sequence[float]) -> np.ndarray:
+    raise NotImplementedError
+
+  def generate(self, sources, v_src, v_tgt, *, num_samples: int = 1,
+               seed: int = 0, cohort: str = "able_bodied"
+               ) -> GenerationResult:
+    """Same contract as Generator.generate (std 0)."""
+    del seed, cohort
+    return generate_rows(self.predict_source, sources, v_src, v_tgt,
+                         num_samples=num_samples)
+
+
+class RegressionBaseline(DeterministicRow):
   """The fitted regression with Generator.generate's contract.
 
   Args:
@@ -64,9 +84,6 @@ class RegressionBaseline:
     rate_hz: sampling rate of the evaluated data.
     source: where it was fitted (for the report).
   """
-  is_baseline = True
-  deterministic = True
-  config = None
 
   def __init__(self, model: regression.CycleRegression,
                rate_hz: float = constants.RATE_HZ, source: str = ""):
@@ -79,19 +96,11 @@ class RegressionBaseline:
     """[T, 6] -> [S, T, 6]."""
     return self.model.predict_source(x_src, v_src, v_tgt, rate_hz=self.rate_hz)
 
-  def generate(self, sources, v_src, v_tgt, *, num_samples: int = 1,
-               seed: int = 0, cohort: str = "able_bodied"
-               ) -> GenerationResult:
-    """Same contract as Generator.generate (std 0)."""
-    del seed, cohort
-    return generate_rows(self.predict_source, sources, v_src, v_tgt,
-                         num_samples=num_samples)
-
 
 LOSO_TEMPLATE = "cycle_template_loso"
 
 
-class LosoTemplateBaseline:
+class LosoTemplateBaseline(DeterministicRow):
   """The cycle template fitted on the evaluated cohort's OTHER subjects.
 
   The checkpoint's ``cycle_template`` carries the training population's
@@ -105,9 +114,6 @@ class LosoTemplateBaseline:
       source is recognised by its exact array in it.
     rate_hz: sampling rate of the data.
   """
-  is_baseline = True
-  deterministic = True
-  config = None
   cohorts = ("able_bodied",)
 
   def __init__(self, pool, rate_hz: float = constants.RATE_HZ):
@@ -142,11 +148,3 @@ class LosoTemplateBaseline:
     return np.stack([reference.template_baseline(
         x_src, v_src, float(v), template, rate_hz=self.rate_hz)
                      for v in np.asarray(v_tgt).reshape(-1)])
-
-  def generate(self, sources, v_src, v_tgt, *, num_samples: int = 1,
-               seed: int = 0, cohort: str = "able_bodied"
-               ) -> GenerationResult:
-    """Same contract as Generator.generate (std 0)."""
-    del seed, cohort
-    return generate_rows(self.predict_source, sources, v_src, v_tgt,
-                         num_samples=num_samples)
