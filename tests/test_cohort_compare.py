@@ -10,9 +10,10 @@ from gaitjax.data.trial import Trial
 from gaitjax.errors import DataError
 from gaitjax.eval import cohort_compare as cc
 
-# Honestly reached after the issue 17 recalibration (slow -> fast, max over
-# channels 2.47 deg; was 3.49): the 1 deg goal is not met, see README.
-SLOW_TO_FAST_TOL_DEG = 2.75
+# The issue 17 goal: 1 deg per channel. Reached with the fitted
+# DEFAULT_SPEED_CORRECTION (slow -> fast max 0.82 deg; 2.47 before it, 3.49
+# before the first recalibration).
+SLOW_TO_FAST_TOL_DEG = 1.0
 SPEEDS = (0.5, 1.0, 1.55)
 
 
@@ -45,8 +46,10 @@ def test_injected_change_difference_is_found_on_that_channel_only():
   assert all(np.all(c.diff == 0) for c in same)
   lopo = cc.leave_one_out(b, a, pairs=[("slow", "fast")])
   assert len(lopo) == 6
+  # 6 subjects: leaving one out moves the others' change by their scatter
+  # (up to ~1.4 deg on a channel), well below the injected 4 deg.
   for r in lopo:
-    assert r.syn_vs_7[1] > 3.0 and np.all(r.syn_vs_7[[0, 2, 3, 4, 5]] < 1.0)
+    assert r.syn_vs_7[1] > 3.0 and np.all(r.syn_vs_7[[0, 2, 3, 4, 5]] < 2.0)
     assert np.all(np.isfinite(r.person_vs_7))
 
 
@@ -84,9 +87,16 @@ def test_synthetic_slow_to_fast_change_matches_the_real_people(shared_data):
   syn = cc.cohort_cycles(synthetic.make_able_bodied_cohort(
       seed=0, num_subjects=48, speeds=speeds, duration_s=32.0,
       rate_hz=100.0), "synthetic", band_speeds=real.band_speeds())
-  comp = cc.compare_pair(syn, real, "slow", "fast")
-  print("slow->fast synthetic - real per channel (deg):",
-        np.round(comp.diff, 2).tolist())
-  assert comp.n_real == 7
-  assert np.all(comp.diff < SLOW_TO_FAST_TOL_DEG), (
-      dict(zip(constants.CHANNELS, np.round(comp.diff, 2))))
+  for comp in cc.compare(syn, real):
+    print(f"{comp.a}->{comp.b} synthetic - real per channel (deg):",
+          np.round(comp.diff, 2).tolist())
+    assert comp.n_real >= 5
+    assert np.all(comp.diff < SLOW_TO_FAST_TOL_DEG), (
+        comp.a, comp.b, dict(zip(constants.CHANNELS, np.round(comp.diff, 2))))
+  # And it is the fitted correction that does it: without it the knee's
+  # slow -> fast change is ~2.5 deg off.
+  plain = cc.cohort_cycles(synthetic.make_able_bodied_cohort(
+      seed=0, num_subjects=48, speeds=speeds, duration_s=32.0,
+      rate_hz=100.0, speed_correction=synthetic.SpeedCorrection.zero()),
+      "uncorrected", band_speeds=real.band_speeds())
+  assert np.max(cc.compare_pair(plain, real, "slow", "fast").diff) > 2.0

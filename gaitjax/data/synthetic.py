@@ -100,8 +100,15 @@ _TEMPLATE_COMF: Dict[str, Tuple[float, ...]] = {
 }
 
 # Population cadence (steps/min) = _CAD_REF * (v / 1.2) ** _CAD_EXP.
-_CAD_REF = 105.0
-_CAD_EXP = 0.52
+# Issue 17: the 8 real people of wbds_multispeed walk at ~117 steps/min at
+# 1.2 m/s with a within-person exponent of 0.48 (measured with the project's
+# hip-based cycle detection; five of them are over 55 and short, which
+# raises cadence), the literature's adults lower (~98 at 1.03 m/s, Murakami
+# & Otaka 2017; WBDS01 alone 67.7 at 0.488) and below the walk-run
+# transition (~135-140 steps/min, Tudor-Locke) at 1.85 m/s: 108 and the real
+# exponent 0.48 (was 105 and 0.52).
+_CAD_REF = 108.0
+_CAD_EXP = 0.48
 # Between-subject SDs of offsets (deg) and of shape terms by harmonic (deg).
 _OFFSET_SD = {"hip": 3.5, "knee": 2.5, "ankle": 3.0}
 _SHAPE_SD = np.array([1.6, 1.3, 1.0, 0.7, 0.45])
@@ -151,6 +158,87 @@ _KNEE_SW_TREND = -3.0
 _KNEE_SW_MU, _KNEE_SW_WIDTH = 0.74, 0.06
 # Stance fraction slope: s(v) = 0.618 - _STANCE_SLOPE ln(v / 1.22).
 _STANCE_SLOPE = 0.030
+
+
+@dataclasses.dataclass(frozen=True)
+class SpeedCorrection:
+  """A population change of the joint curves with speed, fitted to real data.
+
+  Added to every subject's curves on the leg phase (0 = the leg's heel
+  strike), after everything above, so the synthetic population's change of
+  mean cycle between the anchors matches a real population's
+  (gaitjax/eval/speed_calibration.py fits it; issue 17). Zero at the
+  middle anchor; quadratic in x = ln(v / middle) through the three anchors;
+  held at the end anchor's value beyond it (the data say nothing there: the
+  stroke cohort's 0.3 m/s, the able-bodied 1.85 m/s).
+
+  Attributes:
+    anchors_mps: (slow, middle, fast) m/s.
+    slow, fast: [3, 1 + 2K] Fourier coefficients per joint (hip, knee,
+      ankle) of the correction at the slow / fast anchor, on the leg phase,
+      [c0, a1, b1, ..., aK, bK] like the templates.
+  """
+  anchors_mps: Tuple[float, float, float]
+  slow: np.ndarray
+  fast: np.ndarray
+
+  def weights(self, v: float) -> Tuple[float, float]:
+    """(w_slow, w_fast) at speed v: correction = w_slow slow + w_fast fast."""
+    lo, mid, hi = self.anchors_mps
+    xs, xf = np.log(lo / mid), np.log(hi / mid)
+    x = float(np.log(v / mid))
+    if x <= xs:      # beyond an end anchor: held at that anchor's value
+      return 1.0, 0.0
+    if x >= xf:
+      return 0.0, 1.0
+    return (float(x * (x - xf) / (xs * (xs - xf))),
+            float(x * (x - xs) / (xf * (xf - xs))))
+
+  def table(self, v: float, phase: np.ndarray) -> np.ndarray:
+    """[3, N] correction (deg) per joint at speed v on leg phases [N]."""
+    w_slow, w_fast = self.weights(v)
+    basis = _fourier_basis(np.asarray(phase, np.float64))
+    return (w_slow * np.asarray(self.slow) + w_fast * np.asarray(self.fast)
+            ) @ basis.T
+
+  @classmethod
+  def zero(cls) -> "SpeedCorrection":
+    """No correction (the generator's own speed trends alone)."""
+    z = np.zeros((3, 1 + 2 * _HARMONICS))
+    return cls((0.49, 1.04, 1.57), z, z)
+
+
+# Fitted to the 8 real people of Fukuchi 2018 (../shared/data/fukuchi2018/
+# wbds_multispeed, T01 / T04 / T07 at 0.49 / 1.04 / 1.57 m/s) by
+# gaitjax.eval.speed_calibration.fit_speed_correction (4 rounds, 48
+# subjects, seed 0; ``python launch/compare_cohorts.py --fit_correction``
+# prints it). The hip's cycle-mean change is not fitted (the real hip is
+# thigh-to-vertical). Leave one person out, the generator fitted on 7 is as
+# close to the 8th as the other 7 real people are (README).
+DEFAULT_SPEED_CORRECTION = SpeedCorrection(
+    anchors_mps=(0.49, 1.04, 1.57),
+    slow=np.array([
+        # hip
+        [0.01, -0.26, -1.90, 0.03, 0.69, -0.44, -0.07,
+         0.26, -0.15, -0.03, -0.13, -0.44, -0.57],
+        # knee
+        [0.92, 1.05, -1.02, 0.23, 0.68, -0.31, -0.23,
+         -0.61, -0.62, -0.14, -0.24, 0.09, -0.14],
+        # ankle
+        [0.71, 2.01, 0.47, -0.38, -0.22, -0.90, 0.23,
+         -0.79, 0.35, -0.30, 0.03, -0.58, -0.45],
+    ]),
+    fast=np.array([
+        # hip
+        [-0.03, 1.49, 2.13, 0.47, -0.32, -0.11, -0.26,
+         0.17, -0.03, 0.06, -0.24, 0.20, 0.03],
+        # knee
+        [0.55, 2.02, 1.77, -0.03, -0.26, -0.20, -0.14,
+         0.78, -0.55, -0.02, -0.45, -0.05, 0.05],
+        # ankle
+        [0.25, 1.57, 0.01, -0.78, 0.33, 1.03, 0.08,
+         -0.35, -0.44, 0.24, 0.68, 0.00, -0.41],
+    ]))
 
 
 # Subject-level normal draws are clipped at +-2.5 SD: no 4-SD outliers.
@@ -295,6 +383,8 @@ class _Subject:
   coef_u_known: Optional[np.ndarray] = None
   joint_gain: Optional[np.ndarray] = None    # [3] exp(0.08 spread z_gain)
   speed_mult: Optional[np.ndarray] = None    # [3] speed-response multiplier
+  # Population correction of the speed trends (None: no correction).
+  speed_correction: Optional[SpeedCorrection] = None
 
 
 def _z(rng: np.random.Generator, size=None):
@@ -314,8 +404,12 @@ def _draw_subject(seed: int, cohort: str, index: int,
                   paretic_side: Optional[str] = None,
                   severity: float = 0.0, *,
                   speed_response: str = "correlated",
-                  prefix: Optional[str] = None) -> _Subject:
+                  prefix: Optional[str] = None,
+                  speed_correction: Optional[SpeedCorrection] = None
+                  ) -> _Subject:
   _check_speed_response(speed_response)
+  if speed_correction is None:
+    speed_correction = DEFAULT_SPEED_CORRECTION
   rng = np.random.default_rng([seed, _COHORT_TAG[cohort], index, 0])
   # "uncorrelated": the multiplier's z_gain term comes from a separate stream,
   # so every other trait (and every draw of ``rng``) is the same as in the
@@ -362,7 +456,7 @@ def _draw_subject(seed: int, cohort: str, index: int,
       c0[0] += offset + 1.2 * _z(rng)
       cu[0] += offset_u
       coef0[ch], coef_u[ch], coef_u_known[ch] = c0, cu, ck
-  cad_gain = float(np.exp(0.06 * _z(rng)))
+  cad_gain = float(np.exp(0.07 * _z(rng)))   # real set: ~8 % SD
   cad_exp = _CAD_EXP + 0.04 * _z(rng)
   st = 0.012 * _z(rng)
   stance_shift = (st + 0.004 * _z(rng),
@@ -386,7 +480,7 @@ def _draw_subject(seed: int, cohort: str, index: int,
       stance_slope=stance_slope, timing_warp=timing_warp,
       lr_offset=float(lr_offset), var_scale=var_scale,
       coef_u_known=coef_u_known, joint_gain=joint_gain,
-      speed_mult=speed_mult)
+      speed_mult=speed_mult, speed_correction=speed_correction)
 
 
 def _stroke_changes(rng, paretic_side, severity, cad_gain, stance_shift,
@@ -443,6 +537,10 @@ def _cycle_tables(subj: _Subject, v: float, stance: Tuple[float, float]
   """[6, _GRID + 1] joint angle over one leg cycle (leg phase grid)."""
   u = channel_speed_features(v)
   tables = np.empty((constants.NUM_CHANNELS, _GRID + 1))
+  correction = None
+  if subj.speed_correction is not None:
+    correction = subj.speed_correction.table(
+        v, np.linspace(0.0, 1.0, _GRID + 1))
   for s, chans in enumerate((constants.RIGHT, constants.LEFT)):
     psi = _canonical_phase(stance[s], subj.timing_warp[s])
     basis = _fourier_basis(psi)
@@ -460,6 +558,9 @@ def _cycle_tables(subj: _Subject, v: float, stance: Tuple[float, float]
         if b.channel == ch:
           tables[ch] += (b.amp0 + u[ch] * b.amp_u) * _bump(psi, b.mu,
                                                            b.width)
+      if correction is not None:
+        tables[ch] += correction[constants.JOINTS.index(
+            constants.joint_of(ch))]
   return tables
 
 
@@ -559,7 +660,9 @@ def make_able_bodied_cohort(seed: int = 0, num_subjects: int = 22,
                             duration_s: float = 32.0, rate_hz: float = 200.0,
                             *, recording: int = 0,
                             speed_response: str = "correlated",
-                            subject_prefix: str = "AB") -> List[Trial]:
+                            subject_prefix: str = "AB",
+                            speed_correction: Optional[SpeedCorrection] = None
+                            ) -> List[Trial]:
   """Able-bodied treadmill cohort: one Trial per subject and speed.
 
   Args:
@@ -575,6 +678,9 @@ def make_able_bodied_cohort(seed: int = 0, num_subjects: int = 22,
       or 'uncorrelated' (the multiplier is independent of every trait, same
       marginal distribution; every other trait and draw is unchanged).
     subject_prefix: subject names are prefix + number ('AB01', ...).
+    speed_correction: the population speed-trend correction; None = the
+      one fitted to the real people (DEFAULT_SPEED_CORRECTION);
+      SpeedCorrection.zero() = none.
 
   Returns:
     list of Trial (subject-major, then speed order); angles [T, 6] degrees,
@@ -587,7 +693,8 @@ def make_able_bodied_cohort(seed: int = 0, num_subjects: int = 22,
   for i in range(num_subjects):
     subj = _draw_subject(seed, "able_bodied", i,
                          speed_response=speed_response,
-                         prefix=subject_prefix)
+                         prefix=subject_prefix,
+                         speed_correction=speed_correction)
     for v in speeds:
       trials.append(Trial(subject=subj.name, speed_mps=v,
                           angles=_record(subj, v, seed, recording,
