@@ -96,3 +96,57 @@ def test_fit_recovers_an_injected_change_of_a_known_cohort():
   namespace = {"SpeedCorrection": synthetic.SpeedCorrection, "np": np}
   exec(src, namespace)   # pylint: disable=exec-used
   np.testing.assert_allclose(namespace["FITTED"].fast, corr.fast, atol=6e-3)
+
+
+def test_speed_correction_file_round_trip_and_errors(tmp_path):
+  import json
+  from gaitjax.errors import ConfigError
+  corr = _correction(0.5, -1.0)
+  path = tmp_path / "speed_correction.json"
+  path.write_text(json.dumps(corr.to_dict()))
+  back = synthetic.SpeedCorrection.load(str(path))
+  assert back.anchors_mps == corr.anchors_mps
+  np.testing.assert_allclose(back.fast, corr.fast)
+  with pytest.raises(ConfigError, match="not found"):
+    synthetic.SpeedCorrection.load(str(tmp_path / "missing.json"))
+  bad = corr.to_dict()
+  bad["slow"] = bad["slow"][:2]
+  with pytest.raises(ConfigError, match="'slow' must be"):
+    synthetic.SpeedCorrection.from_dict(bad, where="x.json")
+  bad = corr.to_dict()
+  bad["fast"][0][0] = float("nan")
+  with pytest.raises(ConfigError, match="NaN"):
+    synthetic.SpeedCorrection.from_dict(bad)
+  with pytest.raises(ConfigError, match="anchors_mps"):
+    synthetic.SpeedCorrection.from_dict(dict(corr.to_dict(),
+                                             anchors_mps=[1.0, 0.5, 1.5]))
+
+
+def test_build_uses_and_records_a_speed_correction_file(tmp_path):
+  import json
+  from gaitjax.data import dataset, tfds_builders
+  from gaitjax.eval import bound
+  path = tmp_path / "corr.json"
+  path.write_text(json.dumps(_correction(0.0, 5.0).to_dict()))
+  small = dict(num_subjects=3, speeds=(0.5, 1.55))
+  (own,) = tfds_builders.build("synthetic_able_bodied", tmp_path / "own",
+                               speed_correction=str(path), **small)
+  tfds_builders.build("synthetic_able_bodied", tmp_path / "dflt", **small)
+  rec = bound.build_record(tmp_path / "own", "synthetic_able_bodied")
+  assert rec["speed_correction"]["fast"][1][0] == 5.0
+  assert rec["generator"] == synthetic.GENERATOR_REVISION
+  a = dataset.load_split(tmp_path / "own", "synthetic_able_bodied", "train")
+  b = dataset.load_split(tmp_path / "dflt", "synthetic_able_bodied", "train")
+  fast = a.speed == 1.55
+  # +5 deg on every joint at the fast anchor vs the default correction.
+  assert np.mean(a.x[fast] - b.x[fast]) > 2.0
+  # The oracle regenerates the same people: with the build's correction.
+  row = bound.OracleRow("bound", rec, a)
+  assert row._subject(str(a.subject[0])).speed_correction is not None  # pylint: disable=protected-access
+  # An edited file is another build; an older generator's build is refused.
+  path.write_text(json.dumps(_correction(0.0, 4.0).to_dict()))
+  with pytest.raises(DataError, match="different parameters.*speed_corr"):
+    tfds_builders.build("synthetic_able_bodied", tmp_path / "own",
+                        speed_correction=str(path), **small)
+  with pytest.raises(DataError, match="generator revision"):
+    bound.OracleRow("bound", dict(rec, generator="old"), a)

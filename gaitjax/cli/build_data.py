@@ -18,6 +18,8 @@ A complete build with the same parameters is reused; --overwrite rebuilds.
 --synthetic_subjects / --synthetic_speeds shrink the synthetic cohorts for
 smoke tests (the data still lands under the config's usual name).
 """
+import os
+
 from absl import flags
 from absl import logging
 
@@ -51,6 +53,12 @@ _SUBJECTS = flags.DEFINE_integer(
 _SPEEDS = flags.DEFINE_list(
     "synthetic_speeds", None,
     "Override the synthetic able-bodied speeds (m/s, comma-separated).")
+_SPEED_CORRECTION = flags.DEFINE_string(
+    "speed_correction", None,
+    "Synthetic datasets: a speed_correction.json (written by "
+    "launch/compare_cohorts.py --fit_correction on your own multi-speed "
+    "people) that replaces the generator's default population speed "
+    "correction (fitted to 8 WBDS adults).")
 _MIN_CYCLES = flags.DEFINE_integer(
     "min_cycles", None, "Whole gait cycles per side a trial shorter than "
     "30 s (or the passes of one subject at one speed) must hold; it is then "
@@ -67,6 +75,8 @@ def main(argv):
     overrides["num_subjects"] = _SUBJECTS.value
   if _MIN_CYCLES.value is not None:
     overrides["min_cycles"] = _MIN_CYCLES.value
+  if _SPEED_CORRECTION.value:
+    overrides["speed_correction"] = os.path.abspath(_SPEED_CORRECTION.value)
   if _SPEEDS.value:
     try:
       overrides["speeds"] = tuple(float(v) for v in _SPEEDS.value)

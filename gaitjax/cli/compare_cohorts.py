@@ -52,8 +52,9 @@ flags.DEFINE_string("output_dir", None, "Report folder.")
 flags.DEFINE_bool("fit_correction", False,
                   "Also fit the generator's speed correction to the real "
                   "cohort (gaitjax/eval/speed_calibration.py): writes "
-                  "speed_correction.py (paste into synthetic.py to adopt "
-                  "it) and a leave-one-person-out check to held_out.md "
+                  "speed_correction.json (build_data.py --speed_correction"
+                  "=...), speed_correction.py (synthetic.py's default form) "
+                  "and a leave-one-person-out check to held_out.md "
                   "(~1 min for 8 people).")
 
 
@@ -137,13 +138,17 @@ def _fit_correction(real, joints) -> None:
   source = sc.correction_source(corr)
   files.atomic_write_text(
       os.path.join(FLAGS.output_dir, "speed_correction.py"), source)
+  files.atomic_write_text(
+      os.path.join(FLAGS.output_dir, "speed_correction.json"),
+      json.dumps(corr.to_dict(), indent=1))
   held_out = sc.format_held_out(
       sc.held_out_check(real, iterations=4, joints=joints))
   files.atomic_write_text(os.path.join(FLAGS.output_dir, "held_out.md"),
                           held_out)
   print(source)
   print(held_out)
-  print(f"wrote {FLAGS.output_dir}/speed_correction.py and held_out.md")
+  print(f"wrote {FLAGS.output_dir}/speed_correction.json, "
+        f"speed_correction.py and held_out.md")
 
 
 def run() -> None:

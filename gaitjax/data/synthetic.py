@@ -25,6 +25,11 @@ How a trial is made
    response flexion grow and swing flexion grow less with u (see the table
    in docs/SYNTHETIC.md; issue 17 calibrated these against the 8 real
    people at 0.5-1.6 m/s of ../shared/data/fukuchi2018/wbds_multispeed).
+   Last, a population ``SpeedCorrection`` fitted to those 8 people
+   (gaitjax/eval/speed_calibration.py) is added on the leg phase: zero at
+   1.04 m/s, the fitted curves at 0.49 and 1.57, quadratic in ln v between
+   and held beyond, so the population's change of mean cycle between those
+   speeds is the real one within 1 deg per channel (hip: shape only).
 2. Timing. A leg's own phase phi (0 = its heel strike) maps to psi through a
    smooth monotone warp that puts toe-off at the leg's stance fraction
    s(v) = 0.618 - 0.030 ln(v / 1.22) (~0.65 slow -> ~0.605 fast), so the
@@ -73,6 +78,10 @@ from gaitjax.data.trial import Trial
 from gaitjax.errors import ConfigError
 
 # --------------------------------------------------------------- constants
+# Recorded in every synthetic build (tfds_builders.build_params): a build
+# made by another revision is refused on reuse instead of silently mixed.
+# Change it whenever the same seed starts to give other arrays.
+GENERATOR_REVISION = "2026-12-04 fitted speed correction, cadence 108^0.48"
 _TOE_OFF = 0.62                  # toe-off on the canonical phase psi
 _HARMONICS = 6
 _GRID = 256                      # phase table resolution per cycle
@@ -200,6 +209,55 @@ class SpeedCorrection:
     basis = _fourier_basis(np.asarray(phase, np.float64))
     return (w_slow * np.asarray(self.slow) + w_fast * np.asarray(self.fast)
             ) @ basis.T
+
+  def to_dict(self) -> Dict[str, object]:
+    """JSON-able form (speed_correction.json, build records)."""
+    return {"anchors_mps": [float(a) for a in self.anchors_mps],
+            "slow": np.asarray(self.slow, np.float64).round(6).tolist(),
+            "fast": np.asarray(self.fast, np.float64).round(6).tolist()}
+
+  @classmethod
+  def from_dict(cls, d: Dict[str, object],
+                where: str = "speed correction") -> "SpeedCorrection":
+    """Inverse of to_dict; ConfigError naming ``where`` and the field."""
+    if not isinstance(d, dict):
+      raise ConfigError(f"{where}: expected a JSON object with anchors_mps, "
+                        f"slow and fast, got {type(d).__name__}")
+    missing = [k for k in ("anchors_mps", "slow", "fast") if k not in d]
+    if missing:
+      raise ConfigError(f"{where}: missing field(s) {missing}")
+    try:
+      anchors = tuple(float(a) for a in d["anchors_mps"])
+      slow = np.asarray(d["slow"], np.float64)
+      fast = np.asarray(d["fast"], np.float64)
+    except (TypeError, ValueError) as e:
+      raise ConfigError(f"{where}: non-numeric values ({e})") from None
+    if len(anchors) != 3 or not (0 < anchors[0] < anchors[1] < anchors[2]):
+      raise ConfigError(f"{where}: anchors_mps must be 3 increasing speeds "
+                        f"> 0 m/s (slow, middle, fast), got {anchors}")
+    shape = (3, 1 + 2 * _HARMONICS)
+    for name, x in (("slow", slow), ("fast", fast)):
+      if x.shape != shape:
+        raise ConfigError(f"{where}: field {name!r} must be {list(shape)} "
+                          f"(hip, knee, ankle x Fourier coefficients), got "
+                          f"{list(x.shape)}")
+      if not np.all(np.isfinite(x)):
+        raise ConfigError(f"{where}: field {name!r} holds NaN or inf")
+    return cls(anchors, slow, fast)
+
+  @classmethod
+  def load(cls, path: str) -> "SpeedCorrection":
+    """Reads a speed_correction.json (launch/compare_cohorts.py writes it)."""
+    import json  # pylint: disable=g-import-not-at-top
+    try:
+      with open(path, encoding="utf-8") as f:
+        d = json.load(f)
+    except FileNotFoundError:
+      raise ConfigError(f"speed correction file {path} not found") from None
+    except (OSError, ValueError) as e:
+      raise ConfigError(f"speed correction file {path}: not readable JSON "
+                        f"({e})") from None
+    return cls.from_dict(d, where=str(path))
 
   @classmethod
   def zero(cls) -> "SpeedCorrection":
@@ -722,7 +780,9 @@ def _self_selected_speed(rng: np.random.Generator, severity: float) -> float:
 
 def make_stroke_cohort(seed: int = 1, num_subjects: int = 19,
                        duration_s: float = 32.0, rate_hz: float = 200.0,
-                       *, recording: int = 0) -> List[Trial]:
+                       *, recording: int = 0,
+                       speed_correction: Optional[SpeedCorrection] = None
+                       ) -> List[Trial]:
   """Stroke-like treadmill cohort: 0.3/0.6/0.9/1.2 m/s + self-selected.
 
   Args:
@@ -732,6 +792,7 @@ def make_stroke_cohort(seed: int = 1, num_subjects: int = 19,
     duration_s: seconds per trial.
     rate_hz: sampling rate.
     recording: 0 = the cohort; k > 0 = an independent repeat recording.
+    speed_correction: as make_able_bodied_cohort.
 
   Returns:
     list of Trial, five per subject (base speeds ascending, then the
@@ -744,7 +805,8 @@ def make_stroke_cohort(seed: int = 1, num_subjects: int = 19,
   severities = rng.beta(2.0, 2.0, size=num_subjects)
   trials = []
   for i in range(num_subjects):
-    subj = _draw_subject(seed, "stroke", i, sides[i], severities[i])
+    subj = _draw_subject(seed, "stroke", i, sides[i], severities[i],
+                         speed_correction=speed_correction)
     v_self = _self_selected_speed(rng, severities[i])
     for v in _STROKE_BASE_SPEEDS + (v_self,):
       trials.append(Trial(subject=subj.name, speed_mps=v,
@@ -759,13 +821,15 @@ def make_stroke_cohort(seed: int = 1, num_subjects: int = 19,
 def subject(name: str, *, cohort: str = "able_bodied", seed: int,
             num_subjects: Optional[int] = None,
             speed_response: str = "correlated",
-            subject_prefix: Optional[str] = None) -> _Subject:
+            subject_prefix: Optional[str] = None,
+            speed_correction: Optional[SpeedCorrection] = None) -> _Subject:
   """The persistent parameters of a generated subject, from its name.
 
   Args:
     name: e.g. 'AB07' (prefix + 1-based number).
     cohort: 'able_bodied' | 'stroke'.
-    seed, speed_response, subject_prefix: as given to the cohort maker.
+    seed, speed_response, subject_prefix, speed_correction: as given to the
+      cohort maker.
     num_subjects: the stroke cohort's size (paretic sides and severities
       are drawn for the whole cohort); unused for able-bodied.
 
@@ -780,7 +844,7 @@ def subject(name: str, *, cohort: str = "able_bodied", seed: int,
   index = int(number) - 1
   if cohort == "able_bodied":
     return _draw_subject(seed, cohort, index, speed_response=speed_response,
-                         prefix=prefix)
+                         prefix=prefix, speed_correction=speed_correction)
   if cohort != "stroke" or not num_subjects or index >= num_subjects:
     raise ConfigError(f"synthetic subject {name!r}: cohort {cohort!r} with "
                       f"{num_subjects} subjects cannot have it")
@@ -788,7 +852,8 @@ def subject(name: str, *, cohort: str = "able_bodied", seed: int,
   sides = _paretic_sides(rng, num_subjects)
   severities = rng.beta(2.0, 2.0, size=num_subjects)
   return _draw_subject(seed, "stroke", index, sides[index],
-                       severities[index], prefix=prefix)
+                       severities[index], prefix=prefix,
+                       speed_correction=speed_correction)
 
 
 def repeat_trial(subj: _Subject, v: float, *, seed: int, recording: int = 1,

@@ -131,6 +131,10 @@ class GaitConfig(tfds.core.BuilderConfig):
   # responses (gaitjax.data.synthetic) and the subject name prefix.
   speed_response: str = "correlated"
   subject_prefix: str = "AB"
+  # Synthetic only: a speed_correction.json (launch/compare_cohorts.py
+  # --fit_correction) fitted to a lab's own multi-speed people; "" = the
+  # generator's default (fitted to the 8 WBDS adults).
+  speed_correction: str = ""
   # Whole gait cycles per side a recording (or the passes of one subject
   # at one speed) must hold when shorter than seq_len / rate_hz: it is then
   # assembled from its cycles (gaitjax.data.assemble).
@@ -144,12 +148,13 @@ _PARAM_FIELDS: Tuple[str, ...] = (
     "raw_rate_hz", "num_train_subjects", "num_val_subjects",
     "num_test_subjects", "split_seed", "num_stats_subjects", "stats_seed",
     "seq_len", "rate_hz", "skip_bad_trials", "speed_response",
-    "subject_prefix", "min_cycles")
+    "subject_prefix", "min_cycles", "speed_correction")
 # Recorded only when they differ from these, so builds made before the
 # fields existed are still reused.
 _OMITTED_DEFAULTS: Dict[str, Any] = {"speed_response": "correlated",
                                      "subject_prefix": "AB",
-                                     "min_cycles": 5}
+                                     "min_cycles": 5,
+                                     "speed_correction": ""}
 # Fields `build(..., **overrides)` may change.
 OVERRIDABLE: Tuple[str, ...] = _PARAM_FIELDS[1:]
 
@@ -290,7 +295,23 @@ def build_params(cfg: GaitConfig, manual_dir=None) -> Dict[str, Any]:
       del params[f]
   params["manual_dir"] = (str(pathlib.Path(manual_dir).resolve())
                           if manual_dir else None)
+  if cfg.source.startswith("synthetic"):
+    # A build of an older generator holds other people: never reuse it.
+    from gaitjax.data import synthetic  # pylint: disable=g-import-not-at-top
+    params["generator"] = synthetic.GENERATOR_REVISION
+    if cfg.speed_correction:
+      # The coefficients, not the path: an edited file is another build.
+      params["speed_correction"] = synthetic.SpeedCorrection.load(
+          cfg.speed_correction).to_dict()
   return params
+
+
+def _speed_correction(cfg: GaitConfig):
+  """The build's SpeedCorrection: its file, or None (the default)."""
+  from gaitjax.data import synthetic  # pylint: disable=g-import-not-at-top
+  if not cfg.speed_correction:
+    return None
+  return synthetic.SpeedCorrection.load(cfg.speed_correction)
 
 
 def _read_source(cfg: GaitConfig, manual_dir) -> List[Trial]:
@@ -305,14 +326,16 @@ def _read_source(cfg: GaitConfig, manual_dir) -> List[Trial]:
         speeds=list(cfg.speeds) if cfg.speeds else None,
         duration_s=cfg.duration_s, rate_hz=cfg.raw_rate_hz,
         speed_response=cfg.speed_response,
-        subject_prefix=cfg.subject_prefix)
+        subject_prefix=cfg.subject_prefix,
+        speed_correction=_speed_correction(cfg))
   elif cfg.source == "synthetic_stroke":
     from gaitjax.data import synthetic
     logging.info("generating %d synthetic stroke subjects at %g Hz",
                  cfg.num_subjects, cfg.raw_rate_hz)
     trials = synthetic.make_stroke_cohort(
         seed=cfg.cohort_seed, num_subjects=cfg.num_subjects,
-        duration_s=cfg.duration_s, rate_hz=cfg.raw_rate_hz)
+        duration_s=cfg.duration_s, rate_hz=cfg.raw_rate_hz,
+        speed_correction=_speed_correction(cfg))
   elif cfg.source in MANUAL:
     root = _check_manual_dir(cfg.name, manual_dir)
     logging.info("reading %s trials from %s", cfg.name, root)
@@ -547,6 +570,9 @@ def build(dataset: str, data_dir, manual_dir=None, overwrite: bool = False,
   if bad:
     raise ConfigError(f"unknown dataset parameter(s) {bad}; allowed: "
                       f"{', '.join(OVERRIDABLE)}")
+  if overrides.get("speed_correction"):
+    from gaitjax.data import synthetic  # pylint: disable=g-import-not-at-top
+    synthetic.SpeedCorrection.load(overrides["speed_correction"])  # checks
   if "min_cycles" in overrides and not int(overrides["min_cycles"]) >= 1:
     raise ConfigError(f"--min_cycles={overrides['min_cycles']}: need >= 1 "
                       f"whole gait cycle per side")
@@ -564,6 +590,7 @@ def _build_one(name, data_dir, manual_dir, overwrite, overrides):
   if name not in SYNTHETIC + EXTRA_SYNTHETIC:
     own.pop("num_subjects", None)
     own.pop("speeds", None)
+    own.pop("speed_correction", None)
   if name == "synthetic_stroke":
     own.pop("speeds", None)  # stroke speeds are fixed by the cohort
   if "speeds" in own:

@@ -76,11 +76,23 @@ class OracleRow:
     if source not in SOURCES:
       raise DataError(f"{kind}: needs a synthetic able-bodied build, this one"
                       f" is {source!r}")
+    made_by = build.get("generator")
+    if made_by != synthetic.GENERATOR_REVISION:
+      # The oracle regenerates the build's subjects: another generator
+      # revision would give other people than the ones in the arrays.
+      raise DataError(
+          f"{kind}: this build was made by synthetic generator revision "
+          f"{made_by!r}, the code is {synthetic.GENERATOR_REVISION!r}; "
+          f"rebuild it (launch/build_data.py --overwrite)")
     self.kind = kind
     self.cohort = SOURCES[source]
     self.seed = int(build["cohort_seed"])
     self.speed_response = str(build.get("speed_response") or "correlated")
     self.prefix = build.get("subject_prefix") or None
+    correction = build.get("speed_correction")
+    self.speed_correction = (synthetic.SpeedCorrection.from_dict(
+        correction, where=f"{kind}: the build record's speed_correction")
+                             if correction else None)
     self.duration_s = float(build["duration_s"])
     self.raw_rate_hz = float(build["raw_rate_hz"])
     self.seq_len = int(build["seq_len"])
@@ -94,7 +106,8 @@ class OracleRow:
     if name not in self._subjects:
       self._subjects[name] = synthetic.subject(
           name, cohort=self.cohort, seed=self.seed,
-          speed_response=self.speed_response, subject_prefix=self.prefix)
+          speed_response=self.speed_response, subject_prefix=self.prefix,
+          speed_correction=self.speed_correction)
     return self._subjects[name]
 
   def subject_of(self, x_src: np.ndarray) -> str:
