@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# Issue 17, held out: is a quickstart model trained on a generator whose
+# speed correction was fitted WITHOUT some real people better on those people?
+# 4 folds of the 8 WBDS adults (2 held out each): fit the correction on the
+# other 6 (compare_cohorts --fit_correction on a folder copy without them),
+# build the default synthetic cohort with it, train the quickstart's model
+# (configs/cpu_small.py, 2,000 steps), evaluate K = 8 on the real folder
+# build (runs/real) and keep the held-out people's pairs:
+#   python docs/experiments/pair_mae_table.py --people=... (see below).
+set -euo pipefail
+REAL=${REAL:-../shared/data/fukuchi2018/wbds_multispeed/folder}
+OUT=${OUT:-runs/folds}
+FOLDS=("WBDS01 WBDS25" "WBDS02 WBDS30" "WBDS11 WBDS33" "WBDS35 WBDS41")
+for f in 0 1 2 3; do
+  held=(${FOLDS[$f]})
+  dir=$OUT/fold$f
+  mkdir -p "$dir"
+  # The real folder less the held-out people (trial files are linked).
+  rm -rf "$dir/real6"; mkdir -p "$dir/real6"
+  for table in subjects.csv trials.csv; do
+    head -1 "$REAL/$table" > "$dir/real6/$table"
+    tail -n +2 "$REAL/$table" | grep -v -E "^(${held[0]}|${held[1]})," \
+        >> "$dir/real6/$table"
+  done
+  for entry in "$REAL"/*/; do
+    name=$(basename "$entry")
+    [[ "$name" == "${held[0]}" || "$name" == "${held[1]}" ]] && continue
+    ln -sfn "$(realpath "$entry")" "$dir/real6/$name"
+  done
+  [[ -f $dir/cc/speed_correction.json ]] || python launch/compare_cohorts.py \
+      --real_folder="$dir/real6" --output_dir="$dir/cc" --fit_correction \
+      > "$dir/cc.log" 2>&1
+  python launch/build_data.py --dataset=synthetic_able_bodied \
+      --data_dir="$dir/data" --speed_correction="$dir/cc/speed_correction.json" \
+      > "$dir/build.log" 2>&1
+  [[ -f $dir/diffusion/DONE ]] || { python launch/train.py \
+      --config=configs/cpu_small.py --workdir="$dir/diffusion" \
+      --config.data.data_dir="$dir/data" --config.train.num_steps=2000 \
+      --config.train.max_minutes=0 > "$dir/train.log" 2>&1 \
+      && touch "$dir/diffusion/DONE"; }
+  python launch/evaluate.py --checkpoints=fold$f="$dir/diffusion" \
+      --data_dir=runs/real --dataset=folder --split=all --stroke_dataset= \
+      --num_samples=8 --no_randomised_encoding --output_dir="$dir/eval" \
+      > "$dir/eval.log" 2>&1
+done
