@@ -1113,7 +1113,9 @@ def run_benchmarks(sizes: Sequence[str] = ("paper", "cpu_small"),
       records += bench_profile(size, 16, peak=peak, repeats=repeats,
                                config=config, print_fn=print_fn)
     if do("train"):
-      for b in sorted({16, int(config.train.batch_size)}):
+      # 2x the config batch: the larger-batch route of issue 13.
+      for b in sorted({16, int(config.train.batch_size),
+                       2 * int(config.train.batch_size)}):
         records.append(bench_train(size, b, peak=peak, repeats=repeats,
                                    config=config, print_fn=print_fn))
     if do("sample"):
