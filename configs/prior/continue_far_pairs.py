@@ -20,5 +20,6 @@ def get_config():
   config.data.pair_fractions = (0.1, 0.1, 0.8)   # [ours] near, middle, far
   config.optim.learning_rate = 2e-4              # [ours] continue, not restart
   config.train.init_from = "runs/prior"
+  config.train.num_steps = 30_000                # schedule as measured
   config.train.max_minutes = 35.0
   return config
