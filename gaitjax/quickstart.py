@@ -22,6 +22,7 @@ from absl import logging
 
 from gaitjax import config_utils
 from gaitjax import files
+from gaitjax.errors import DataError
 
 
 @dataclasses.dataclass(frozen=True)
@@ -82,7 +83,15 @@ def build_data(workdir: str, settings: QuickstartSettings) -> str:
     overrides = {"num_subjects": 6,
                  "speeds": (0.6, 0.8, 1.0, 1.2, 1.4, 1.6)}
   t0 = time.time()
-  tfds_builders.build(tfds_builders.ALL_SYNTHETIC, data_dir, **overrides)
+  try:
+    tfds_builders.build(tfds_builders.ALL_SYNTHETIC, data_dir, **overrides)
+  except DataError as e:
+    if "different parameters" not in str(e):
+      raise
+    # A workdir from an older version (e.g. another generator revision):
+    # the quickstart has no --overwrite, so say what to do instead.
+    raise DataError(f"{e}. For the quickstart: pass a new --workdir, or "
+                    f"delete {workdir} to start it again") from None
   logging.info("[1/4] datasets ready in %s (%.0f s)", data_dir,
                time.time() - t0)
   return data_dir

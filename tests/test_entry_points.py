@@ -68,3 +68,17 @@ def test_default_real_data_folder_is_beside_the_checkout(monkeypatch):
   assert pathlib.Path(fresh.REPO_ROOT).resolve() == REPO
   assert pathlib.Path(fresh.DEFAULT_SHARED_DATA).resolve() == \
       (REPO.parent / "shared" / "data").resolve()
+
+
+def test_quickstart_on_a_stale_workdir_says_what_to_do(tmp_path, monkeypatch):
+  from gaitjax import quickstart
+  from gaitjax.data import tfds_builders
+  from gaitjax.errors import DataError
+
+  def stale(*args, **kwargs):
+    raise DataError("x was built with different parameters (generator); "
+                    "pass --overwrite to rebuild")
+
+  monkeypatch.setattr(tfds_builders, "build", stale)
+  with pytest.raises(DataError, match="new --workdir.*delete"):
+    quickstart.build_data(str(tmp_path), quickstart.SMOKE)
