@@ -5,8 +5,12 @@ differences in thirds (near / middle / far); its 8-sample mean ties the cycle
 template at |dv| >= 0.5 m/s, where personalising the speed response matters.
 This continuation starts from the prior's best checkpoint and trains 35 more
 minutes with 80 % far pairs at a lower learning rate. Measured (issue 10,
-README): 1.29 / 1.75 -> 1.26 / 1.70 deg at [0.5, 1.0) / >= 1.0 m/s (K = 8,
-300 held-out pairs), against 1.30 / 1.73 for the same-data template.
+README), K = 8, 300 held-out pairs, [0.5, 1.0) / >= 1.0 m/s: on the previous
+generator, from a prior whose schedule was cut, 1.29 / 1.75 -> 1.26 / 1.70
+(same-data template 1.30 / 1.73). On the current generator, from the prior
+whose 10,000-step schedule completes, it HURTS: 1.16 / 1.58 -> 1.19 / 1.61
+(0.93 -> 0.96 overall; template 1.21 / 1.68). Kept to reproduce that
+finding; use the prior alone.
 
   python launch/train.py --config=configs/prior/continue_far_pairs.py \
       --workdir=runs/prior_far --config.train.init_from=runs/prior \
