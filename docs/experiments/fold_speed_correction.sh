@@ -10,6 +10,9 @@
 set -euo pipefail
 REAL=${REAL:-../shared/data/fukuchi2018/wbds_multispeed/folder}
 OUT=${OUT:-runs/folds}
+# LEVEL_FREE= (empty) also fits the hip's cycle-mean change (thigh-to-vertical
+# hips, like this set's); default hip: the generator's pelvis-relative hip.
+LEVEL_FREE=${LEVEL_FREE-hip}
 FOLDS=("WBDS01 WBDS25" "WBDS02 WBDS30" "WBDS11 WBDS33" "WBDS35 WBDS41")
 for f in 0 1 2 3; do
   held=(${FOLDS[$f]})
@@ -29,6 +32,7 @@ for f in 0 1 2 3; do
   done
   [[ -f $dir/cc/speed_correction.json ]] || python launch/compare_cohorts.py \
       --real_folder="$dir/real6" --output_dir="$dir/cc" --fit_correction \
+      --level_free_joints="$LEVEL_FREE" \
       > "$dir/cc.log" 2>&1
   python launch/build_data.py --dataset=synthetic_able_bodied \
       --data_dir="$dir/data" --speed_correction="$dir/cc/speed_correction.json" \
