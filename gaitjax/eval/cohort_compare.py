@@ -231,6 +231,11 @@ def population_change(c: CohortCycles, a: str, b: str) -> np.ndarray:
   return d.mean(axis=0)
 
 
+def legs_averaged(c: np.ndarray) -> np.ndarray:
+  """[..., 6, P] -> [..., 3, P]: right and left legs averaged per joint."""
+  return 0.5 * (c[..., :3, :] + c[..., 3:, :])
+
+
 def channel_mad(x: np.ndarray, y: np.ndarray) -> np.ndarray:
   """Per-channel mean |x - y| over the cycle: [6, 101] x2 -> [6] deg."""
   return np.abs(np.asarray(x) - np.asarray(y)).mean(axis=-1)
@@ -431,11 +436,8 @@ def plot_comparison(path: PathLike, syn: CohortCycles, real: CohortCycles,
   axes = fig.subplots(len(BAND_NAMES) + 1, 3, sharex=True)
   x = np.linspace(0, 100, NUM_POINTS)
 
-  def by_joint(c: np.ndarray) -> np.ndarray:     # [..., 6, P] -> [..., 3, P]
-    return 0.5 * (c[..., :3, :] + c[..., 3:, :])
-
   for c, color, ls in ((real, "0.2", "-"), (syn, "tab:red", "--")):
-    jm = by_joint(c.cycles)                       # [S, B, 3, P]
+    jm = legs_averaged(c.cycles)                       # [S, B, 3, P]
     mid = jm[:, BAND_NAMES.index("middle")]
     level = np.nanmean(mid if np.isfinite(mid).any() else jm, axis=(0, -1))
     level = level.reshape(-1)[-3:]
@@ -448,13 +450,13 @@ def plot_comparison(path: PathLike, syn: CohortCycles, real: CohortCycles,
                         label=f"{c.name} ({c.band_speed(band):.2f} m/s)")
     try:
       names, own = subject_changes(c, "slow", "fast")
-      change = by_joint(level_free(population_change(c, "slow", "fast"),
+      change = legs_averaged(level_free(population_change(c, "slow", "fast"),
                                    joints))
     except DataError:
       continue
     for j in range(3):
       if c is real:
-        for d in by_joint(level_free(own, joints)):
+        for d in legs_averaged(level_free(own, joints)):
           axes[-1, j].plot(x, d[j], color="0.75", lw=0.6)
       axes[-1, j].plot(x, change[j], color=color, ls=ls, lw=1.8,
                        label=f"{c.name} (n={len(names)})")

@@ -87,11 +87,6 @@ def band_levels(c: cc.CohortCycles) -> Dict[str, np.ndarray]:
           for i, b in enumerate(others)}
 
 
-def _by_joint(x: np.ndarray) -> np.ndarray:
-  """[6, P] -> [3, P]: right and left legs averaged per joint."""
-  return 0.5 * (x[:3] + x[3:])
-
-
 def detected_phase_offset(v: float, num_subjects: int = 8,
                           seed: int = 0) -> float:
   """Mean leg phase (cycles) of the hip-detected cycle start at speed v.
@@ -172,7 +167,7 @@ def fit_speed_correction(real: cc.CohortCycles, *, iterations: int = 3,
     got = band_levels(synthetic_cycles(correction, band_speeds,
                                        num_subjects=num_subjects, seed=seed))
     for b in _FIT_BANDS:
-      residual = _by_joint(cc.level_free(target[b] - got[b], joints))
+      residual = cc.legs_averaged(cc.level_free(target[b] - got[b], joints))
       coefs[b] = coefs[b] + _leg_phase_coefs(residual, offsets[b])
   return synthetic.SpeedCorrection(anchors, coefs["slow"], coefs["fast"])
 
