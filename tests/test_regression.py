@@ -299,3 +299,22 @@ def test_loso_template_leaves_the_source_subject_out(cohort):
   with pytest.raises(DataError, match=">= 3 subjects"):
     baseline_rows.LosoTemplateBaseline(
         cohort.select(np.isin(cohort.subject, ["AB01", "AB02"])))
+
+
+def test_speed_terms_are_held_beyond_the_trained_speeds(cohort):
+  """A source slower than any training trial gets the corrections of the
+  slowest trained speed (as the template's population cycle does), not an
+  extrapolation of ln(v_t / v_s) and v_t - v_s."""
+  model = regression.fit(cohort)
+  lo = float(model.speeds[0])
+  i = int(np.flatnonzero(cohort.speed == cohort.speed.min())[0])
+  info = reference.cycle_info(cohort.x[i])
+  held = model.features(info.mean, info.cadence, lo, np.array([1.2]))
+  below = model.features(info.mean, info.cadence, lo - 0.3, np.array([1.2]))
+  # Every column but the cadence trait's (g a: the cadence curve itself
+  # continues beyond the fitted speeds) equals the held value.
+  np.testing.assert_allclose(below[:, :-1], held[:, :-1], rtol=1e-12)
+  # And nothing is corrected between two speeds below the trained range.
+  both = model.features(info.mean, info.cadence, lo - 0.3,
+                        np.array([lo - 0.1]))
+  np.testing.assert_allclose(both, 0.0, atol=1e-12)
