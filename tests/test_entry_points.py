@@ -82,3 +82,37 @@ def test_quickstart_on_a_stale_workdir_says_what_to_do(tmp_path, monkeypatch):
   monkeypatch.setattr(tfds_builders, "build", stale)
   with pytest.raises(DataError, match="new --workdir.*delete"):
     quickstart.build_data(str(tmp_path), quickstart.SMOKE)
+
+
+def test_quickstart_trains_and_compares_on_one_training_population(
+    tmp_path, monkeypatch):
+  """Every learned model of the quickstart and the template/regression rows
+  learn from the same 290-subject population, not the cohorts' 13."""
+  from gaitjax import quickstart
+  from gaitjax.data import tfds_builders
+  from gaitjax.eval import evaluate as evaluate_lib
+  from gaitjax.eval import report
+  from gaitjax.train import loop
+
+  built, trained, evaluated = [], {}, {}
+  monkeypatch.setattr(tfds_builders, "build",
+                      lambda name, data_dir, **kw: built.append(name))
+  def train(config, out):
+    trained[pathlib.Path(out).name] = config
+    pathlib.Path(out).mkdir(parents=True)
+    return {}
+
+  monkeypatch.setattr(loop, "train_and_evaluate", train)
+  monkeypatch.setattr(evaluate_lib, "evaluate",
+                      lambda models, **kw: evaluated.update(kw) or "results")
+  monkeypatch.setattr(report, "format_overall", lambda results: results)
+  assert quickstart.run(str(tmp_path), quickstart.SMOKE) == "results"
+  assert built == [tfds_builders.ALL_SYNTHETIC, "synthetic_population"]
+  assert sorted(trained) == ["diffusion", "mlp", "tcn"]
+  for name, config in trained.items():
+    assert config.data.dataset == "synthetic_population", name
+  assert trained["diffusion"].data.reference == "regression"
+  assert evaluated["regression_dataset"] == "synthetic_population"
+  # The prediction scored is the mean of several samples (README).
+  assert evaluated["num_samples"] == quickstart.SMOKE.num_samples > 1
+  assert quickstart.QuickstartSettings().num_samples >= 8

@@ -3,8 +3,8 @@
 # speed correction was fitted WITHOUT some real people better on those people?
 # 4 folds of the 8 WBDS adults (2 held out each): fit the correction on the
 # other 6 (compare_cohorts --fit_correction on a folder copy without them),
-# build the default synthetic cohort with it, train the quickstart's model
-# (configs/cpu_small.py, 2,000 steps), evaluate K = 8 on the real folder
+# build the synthetic population with it, train the quickstart's model
+# (configs/prior/pretrain_population.py, 2,000 steps), evaluate K = 8 on the real folder
 # build (runs/real) and keep the held-out people's pairs:
 #   python docs/experiments/pair_mae_table.py --people=... (see below).
 set -euo pipefail
@@ -13,6 +13,11 @@ OUT=${OUT:-runs/folds}
 # LEVEL_FREE= (empty) also fits the hip's cycle-mean change (thigh-to-vertical
 # hips, like this set's); default hip: the generator's pelvis-relative hip.
 LEVEL_FREE=${LEVEL_FREE-hip}
+# The quickstart trains on the synthetic population (300 subjects, regression
+# reference); CONFIG=configs/cpu_small.py DATASET=synthetic_able_bodied trains
+# the earlier 13-subject quickstart model instead.
+CONFIG=${CONFIG:-configs/prior/pretrain_population.py}
+DATASET=${DATASET:-synthetic_population}
 FOLDS=("WBDS01 WBDS25" "WBDS02 WBDS30" "WBDS11 WBDS33" "WBDS35 WBDS41")
 for f in 0 1 2 3; do
   held=(${FOLDS[$f]})
@@ -34,11 +39,11 @@ for f in 0 1 2 3; do
       --real_folder="$dir/real6" --output_dir="$dir/cc" --fit_correction \
       --level_free_joints="$LEVEL_FREE" \
       > "$dir/cc.log" 2>&1
-  python launch/build_data.py --dataset=synthetic_able_bodied \
+  python launch/build_data.py --dataset="$DATASET" \
       --data_dir="$dir/data" --speed_correction="$dir/cc/speed_correction.json" \
       > "$dir/build.log" 2>&1
   [[ -f $dir/diffusion/DONE ]] || { python launch/train.py \
-      --config=configs/cpu_small.py --workdir="$dir/diffusion" \
+      --config="$CONFIG" --workdir="$dir/diffusion" \
       --config.data.data_dir="$dir/data" --config.train.num_steps=2000 \
       --config.train.max_minutes=0 > "$dir/train.log" 2>&1 \
       && touch "$dir/diffusion/DONE"; }
