@@ -19,7 +19,7 @@ for i in "${!PEOPLE[@]}"; do
       echo "$p,able_bodied,,$s"; done; } > $D/raw/subjects.csv
   python launch/build_data.py --dataset=folder --data_dir=$D/data --manual_dir=$D/raw > $D/build.log 2>&1 || { echo "$P build failed"; continue; }
   python launch/train.py --config=configs/prior/finetune.py --workdir=$D/ft \
-    --config.train.init_from=$PRIOR --config.data.dataset=folder \
+    --config.train.init_from=$PRIOR --config.train.init_from_stats=finetune --config.data.dataset=folder \
     --config.data.data_dir=$D/data --config.train.num_steps=$STEPS --config.train.max_minutes=20 > $D/train.log 2>&1 || { echo "$P train failed"; continue; }
   python launch/evaluate.py --checkpoints=finetuned=$D/ft,prior=$PRIOR \
     --data_dir=$D/data --dataset=folder --split=test --stroke_dataset= \
