@@ -123,7 +123,23 @@ def train_model(workdir: str, name: str, config_module: str, data_dir: str,
   from gaitjax.train import loop
   out = os.path.join(workdir, name)
   done, marker = _stage(workdir, name)
+  recipe = {"config_module": config_module, "dataset": dataset}
   if done:
+    try:
+      with open(marker) as f:
+        trained = json.load(f)
+    except (OSError, ValueError):
+      trained = {}
+    if {k: trained.get(k) for k in recipe} != recipe:
+      # A workdir from an earlier quickstart (e.g. the 13-subject model):
+      # reusing it would print another model's table under this name.
+      raise DataError(
+          f"{out} was trained by another quickstart recipe "
+          f"({trained.get('config_module', 'configs.cpu_small')} on "
+          f"{trained.get('dataset') or 'synthetic_able_bodied'}; this one "
+          f"trains {config_module} on {dataset or 'the default dataset'}). "
+          f"For the quickstart: pass a new --workdir, or delete {workdir} "
+          f"to start it again")
     logging.info("reusing the trained %s in %s", name, out)
     return out
   config = _load_config(config_module)
@@ -137,8 +153,8 @@ def train_model(workdir: str, name: str, config_module: str, data_dir: str,
     config = _shrink_for_smoke(config)
   t0 = time.time()
   metrics = loop.train_and_evaluate(config, out)
-  files.atomic_write_json(marker, {"seconds": time.time() - t0,
-                                 "final": _plain(metrics)})
+  files.atomic_write_json(marker, {**recipe, "seconds": time.time() - t0,
+                                   "final": _plain(metrics)})
   return out
 
 

@@ -116,3 +116,29 @@ def test_quickstart_trains_and_compares_on_one_training_population(
   # The prediction scored is the mean of several samples (README).
   assert evaluated["num_samples"] == quickstart.SMOKE.num_samples > 1
   assert quickstart.QuickstartSettings().num_samples >= 8
+
+
+def test_quickstart_refuses_a_model_trained_by_another_recipe(tmp_path,
+                                                              monkeypatch):
+  """An earlier quickstart's finished stage (no recipe in its marker, or
+  another config) is not reused under the new recipe's name."""
+  from gaitjax import quickstart
+  from gaitjax.errors import DataError
+  from gaitjax.train import loop
+
+  def train(config, out):
+    pathlib.Path(out).mkdir(parents=True)
+    return {}
+
+  monkeypatch.setattr(loop, "train_and_evaluate", train)
+  args = (str(tmp_path), "diffusion", "configs.quickstart", "data", 1.0,
+          quickstart.SMOKE)
+  quickstart.train_model(*args, dataset="synthetic_population")
+  # Same recipe: reused.
+  assert quickstart.train_model(*args, dataset="synthetic_population")
+  with pytest.raises(DataError, match="another quickstart recipe.*new --workdir"):
+    quickstart.train_model(*args, dataset="synthetic_able_bodied")
+  marker = tmp_path / "diffusion" / "DONE.json"
+  marker.write_text('{"seconds": 1.0}')       # an earlier quickstart's marker
+  with pytest.raises(DataError, match="configs.cpu_small on synthetic_able_bodied"):
+    quickstart.train_model(*args, dataset="synthetic_population")

@@ -18,6 +18,11 @@ LEVEL_FREE=${LEVEL_FREE-hip}
 # the earlier 13-subject quickstart model instead.
 CONFIG=${CONFIG:-configs/prior/pretrain_population.py}
 DATASET=${DATASET:-synthetic_population}
+# SEED=1 trains (and evaluates into eval_seed1/) a second model per fold on
+# the same data: how much of a difference is one training run's luck.
+SEED=${SEED:-0}
+RUN=diffusion; EVAL=eval
+[[ $SEED == 0 ]] || { RUN=diffusion_seed$SEED; EVAL=eval_seed$SEED; }
 FOLDS=("WBDS01 WBDS25" "WBDS02 WBDS30" "WBDS11 WBDS33" "WBDS35 WBDS41")
 for f in 0 1 2 3; do
   held=(${FOLDS[$f]})
@@ -42,13 +47,13 @@ for f in 0 1 2 3; do
   python launch/build_data.py --dataset="$DATASET" \
       --data_dir="$dir/data" --speed_correction="$dir/cc/speed_correction.json" \
       > "$dir/build.log" 2>&1
-  [[ -f $dir/diffusion/DONE ]] || { python launch/train.py \
-      --config="$CONFIG" --workdir="$dir/diffusion" \
+  [[ -f $dir/$RUN/DONE ]] || { python launch/train.py \
+      --config="$CONFIG" --workdir="$dir/$RUN" --config.seed="$SEED" \
       --config.data.data_dir="$dir/data" --config.train.num_steps=2000 \
-      --config.train.max_minutes=0 > "$dir/train.log" 2>&1 \
-      && touch "$dir/diffusion/DONE"; }
-  python launch/evaluate.py --checkpoints=fold$f="$dir/diffusion" \
+      --config.train.max_minutes=0 > "$dir/$RUN.log" 2>&1 \
+      && touch "$dir/$RUN/DONE"; }
+  python launch/evaluate.py --checkpoints=fold$f="$dir/$RUN" \
       --data_dir=runs/real --dataset=folder --split=all --stroke_dataset= \
-      --num_samples=8 --no_randomised_encoding --output_dir="$dir/eval" \
-      > "$dir/eval.log" 2>&1
+      --num_samples=8 --no_randomised_encoding --output_dir="$dir/$EVAL" \
+      > "$dir/$EVAL.log" 2>&1
 done

@@ -9,11 +9,14 @@ uncorrected generator on the same real build) adds its rows, restricted to
 the same held-out people, prefixed "uncorrected: ".
 """
 import json
+import os
 import pathlib
 import sys
 
 import numpy as np
 
+# FOLD_EVAL=eval_seed1 reads the second-seed runs (SEED=1 of the script).
+EVAL = os.environ.get("FOLD_EVAL", "eval")
 FOLDS = ["WBDS01 WBDS25", "WBDS02 WBDS30", "WBDS11 WBDS33", "WBDS35 WBDS41"]
 
 
@@ -35,7 +38,7 @@ def main(root, uncorrected=None):
          held_all, "uncorrected: ")
   done = []
   for f, held in enumerate(FOLDS):
-    path = pathlib.Path(root) / f"fold{f}" / "eval" / "metrics.json"
+    path = pathlib.Path(root) / f"fold{f}" / EVAL / "metrics.json"
     if not path.is_file():
       print(f"fold{f}: no {path}")
       continue
