@@ -11,7 +11,10 @@ pairs of synthetic_able_bodied, K = 8, cycle MAE deg), both 2,000 steps:
     against its cycle template 0.99 (1.21 / 1.68);
   * configs/cpu_small.py on the 13 subjects: 0.99 (1.23 / 1.71) against
     its template 1.01 (1.25 / 1.73).
-On the 8 real WBDS adults (36 cross-speed pairs, K = 8): 2.31 vs 2.43.
+A second seed gave 0.92 (1.14 / 1.55). On the 8 real WBDS adults (36
+cross-speed pairs, K = 8), with the generator's speed correction fitted
+without the scored people: 2.59 vs its template 2.71 (README "Models on the
+real people"; 2.31 vs 2.43 in-sample).
 
   python launch/build_data.py --dataset=synthetic_population --data_dir=data
   python launch/train.py --config=configs/quickstart.py \
