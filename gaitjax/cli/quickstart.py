@@ -1,6 +1,6 @@
 r"""Train, generate, evaluate and report on the synthetic default, in one go.
 
-  python launch/quickstart.py --workdir=runs/quickstart       # ~10 min, 2 cores
+  python launch/quickstart.py --workdir=runs/quickstart       # 10-15 min, 2 cores
   python launch/quickstart.py --workdir=/tmp/qs --smoke       # ~1 min check
 
 A rerun reuses every finished stage (datasets, trained models).
