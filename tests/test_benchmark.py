@@ -153,6 +153,63 @@ def test_chunked_attention_matches_flax_default():
     attention.chunked_attention(q, kk, v, mask=jnp.ones((6, 2, 20, 20), bool))
 
 
+def test_grouped_attention_backward_matches_autodiff_of_the_reference():
+  """The chunked path's hand-written backward (recomputed probabilities)
+  gives flax's gradients for q, k and v, also with keys of another length
+  and in bf16 with a float32 softmax."""
+  ks = jax.random.split(jax.random.key(3), 4)
+  q = jax.random.normal(ks[0], (4, 24, 2, 8))
+  kk, v = (jax.random.normal(x, (4, 16, 2, 8)) for x in ks[1:3])
+  cot = jax.random.normal(ks[3], (4, 24, 2, 8))
+  loss = lambda f: lambda *qkv: jnp.sum(jnp.sin(f(*qkv)) * cot)
+  want = jax.grad(loss(nn.dot_product_attention), argnums=(0, 1, 2))(q, kk, v)
+  for rows in (1, 2):  # groups of one and of two batch rows
+    f = functools.partial(attention.chunked_attention,
+                          max_chunk_elements=rows * 2 * 24 * 16)
+    got = jax.jit(jax.grad(loss(f), argnums=(0, 1, 2)))(q, kk, v)
+    for g, w in zip(got, want):
+      np.testing.assert_allclose(g, w, atol=1e-5, rtol=1e-4)
+  f = functools.partial(attention.chunked_attention, dtype=jnp.bfloat16,
+                        force_fp32_for_softmax=True,
+                        max_chunk_elements=2 * 24 * 16)
+  got = jax.jit(jax.grad(loss(f), argnums=(0, 1, 2)))(q, kk, v)
+  for g, w in zip(got, want):
+    assert g.dtype == jnp.float32
+    np.testing.assert_allclose(g, w, atol=0.05 * float(jnp.max(jnp.abs(w))))
+
+
+def test_grouped_attention_gradient_keeps_no_probabilities():
+  """Autodiff of the group loop stored every group's [H, Lq, Lk]
+  probabilities for the backward; the hand-written backward recomputes
+  them, so the compiled gradient needs less scratch memory by about
+  that array ([8, 2, 128, 128] float32 = 1 MiB here)."""
+  from jax import lax  # pylint: disable=g-import-not-at-top
+  q, kk, v = (jax.random.normal(x, (8, 128, 2, 16)) for x in
+              jax.random.split(jax.random.key(4), 3))
+  budget = 2 * 128 * 128  # one batch row per group
+
+  def stored(q, kk, v):  # the loop differentiated by autodiff
+    scale = q / jnp.sqrt(16.0)
+    return lax.map(lambda a: attention._attend(*a, jnp.float32, None)[0],  # pylint: disable=protected-access
+                   (scale[:, None], kk[:, None], v[:, None]))[:, 0]
+
+  recomputed = functools.partial(attention.chunked_attention,
+                                 max_chunk_elements=budget)
+  np.testing.assert_allclose(recomputed(q, kk, v), stored(q, kk, v),
+                             atol=1e-5)
+  scratch = {}
+  for name, f in (("stored", stored), ("recomputed", recomputed)):
+    grad = jax.jit(jax.grad(lambda *a: jnp.sum(jnp.sin(f(*a))),
+                            argnums=(0, 1, 2)))
+    mem = grad.lower(q, kk, v).compile().memory_analysis()
+    if mem is None:
+      pytest.skip("this backend reports no memory analysis")
+    scratch[name] = mem.temp_size_in_bytes
+  probabilities = 8 * 2 * 128 * 128 * 4
+  assert scratch["recomputed"] < scratch["stored"] - 0.5 * probabilities, (
+      scratch)
+
+
 def test_chunked_mlp_is_two_denses_with_the_same_parameters():
   h = jax.random.normal(jax.random.key(1), (1, 29, 8))
 

@@ -4,14 +4,16 @@
 * ``chunked_attention``: softmax(q k^T / sqrt(d)) v on [B, L, H, d], the
   math of ``flax.linen.dot_product_attention`` arranged for XLA:CPU's caches
   (normalise the output, not the weights; on CPU, batch rows in groups whose
-  scores fit about one core's L2 cache).
+  scores fit about one core's L2 cache, differentiated by a FlashAttention-
+  style backward that recomputes each group's probabilities).
 * ``apply_rotary`` / ``rotary_attention``: rotary position embedding of
   queries and keys (Su et al. 2021), for config.model.pos_embedding='rotary'.
 
 No parameters live here: the layers' parameters are flax's own, so
 checkpoints do not depend on which kernel computed them.
 """
-from typing import Any, Optional
+import functools
+from typing import Any, Optional, Tuple
 
 import chex
 import jax
@@ -58,6 +60,8 @@ def chunked_attention(query: Array, key: Array, value: Array, *,
       fit about one core's L2 cache, instead of one [B, H, L, L] array that
       every step (matmul, max, exp, sum, matmul) streams through memory.
       At L = 600 tokens this is ~2.5x faster (benchmark.py's profile).
+      The grouped path has a hand-written backward that recomputes each
+      group's probabilities (_grouped_attention) instead of storing them.
 
   Args:
     query, key, value: [B, L, H, d] (key/value may have another length).
@@ -77,34 +81,95 @@ def chunked_attention(query: Array, key: Array, value: Array, *,
   query = query.astype(dtype) / jnp.sqrt(d).astype(dtype)
   key, value = key.astype(dtype), value.astype(dtype)
 
-  def attend(q, k, v):
-    s = jnp.einsum("...qhd,...khd->...hqk", q, k, precision=precision)
-    if force_fp32_for_softmax:
-      s = s.astype(jnp.float32)
-    s = s - lax.stop_gradient(jnp.max(s, axis=-1, keepdims=True))
-    p = jnp.exp(s)
-    denom = jnp.sum(p, axis=-1)                              # [.., H, Lq]
-    # P @ V per head with the output heads-major ([.., H, Lq, d]): written
-    # as "hqk,khd->qhd", XLA:CPU computed (V^T P^T) and transposed the
-    # whole [H, Lq, Lk] P for it (~5 % of a paper-size denoise call); here
-    # only the small V and the output are transposed (~1.3x faster
-    # attention forward, same products).
-    vh = jnp.swapaxes(v, -3, -2)                             # [.., H, Lk, d]
-    out = jnp.einsum("...hqk,...hkd->...hqd", p.astype(dtype), vh,
-                     precision=precision)
-    out = out / denom[..., None].astype(out.dtype)
-    return jnp.swapaxes(out, -3, -2).astype(dtype)           # [.., Lq, H, d]
-
   if max_chunk_elements is None:
     max_chunk_elements = (CPU_CHUNK_ELEMENTS if _chunk_on_this_backend()
                           else b * h * lq * lk)
   rows = _largest_divisor_at_most(b, max_chunk_elements // (h * lq * lk))
+  softmax_dtype = jnp.float32 if force_fp32_for_softmax else dtype
   if rows >= b:
-    return attend(query, key, value)
+    return _attend(query, key, value, softmax_dtype, precision)[0]
   group = lambda x: x.reshape((b // rows, rows) + x.shape[1:])
-  out = lax.map(lambda qkv: attend(*qkv), (group(query), group(key),
-                                           group(value)))
+  out = _grouped_attention(group(query), group(key), group(value),
+                           softmax_dtype, precision)
   return out.reshape((b, lq, h, d))
+
+
+def _attend(q: Array, k: Array, v: Array, softmax_dtype: Any,
+            precision: Any) -> Tuple[Array, Array]:
+  """Attention of pre-scaled q [.., Lq, H, d] over k, v [.., Lk, H, d].
+
+  Returns (out [.., Lq, H, d], logsumexp of the scores [.., H, Lq]).
+  """
+  s = jnp.einsum("...qhd,...khd->...hqk", q, k, precision=precision)
+  s = s.astype(softmax_dtype)
+  m = lax.stop_gradient(jnp.max(s, axis=-1, keepdims=True))
+  p = jnp.exp(s - m)
+  denom = jnp.sum(p, axis=-1)                                # [.., H, Lq]
+  # P @ V per head with the output heads-major ([.., H, Lq, d]): written
+  # as "hqk,khd->qhd", XLA:CPU computed (V^T P^T) and transposed the
+  # whole [H, Lq, Lk] P for it (~5 % of a paper-size denoise call); here
+  # only the small V and the output are transposed (~1.3x faster
+  # attention forward, same products).
+  vh = jnp.swapaxes(v, -3, -2)                               # [.., H, Lk, d]
+  out = jnp.einsum("...hqk,...hkd->...hqd", p.astype(q.dtype), vh,
+                   precision=precision)
+  out = out / denom[..., None].astype(out.dtype)
+  lse = m[..., 0].astype(jnp.float32) + jnp.log(denom.astype(jnp.float32))
+  return jnp.swapaxes(out, -3, -2).astype(q.dtype), lse
+
+
+def _attend_backward(q: Array, k: Array, v: Array, lse: Array, g: Array,
+                     softmax_dtype: Any, precision: Any
+                     ) -> Tuple[Array, Array, Array]:
+  """(dq, dk, dv) of _attend's output for the cotangent g [.., Lq, H, d].
+
+  Recomputes the probabilities from q, k and the saved logsumexp instead
+  of storing them (the FlashAttention backward): the [H, Lq, Lk] arrays of
+  one group then live and die in cache.
+  """
+  qh, kh, vh, gh = (jnp.swapaxes(x, -3, -2) for x in (q, k, v, g))
+  s = jnp.einsum("...hqd,...hkd->...hqk", qh, kh, precision=precision)
+  p = jnp.exp(s.astype(softmax_dtype) - lse[..., None].astype(softmax_dtype))
+  dv = jnp.einsum("...hqk,...hqd->...hkd", p.astype(q.dtype), gh,
+                  precision=precision)
+  dp = jnp.einsum("...hqd,...hkd->...hqk", gh, vh,
+                  precision=precision).astype(softmax_dtype)
+  # The softmax's backward. sum_k p * dp equals sum_d g * out, which
+  # FlashAttention uses; but XLA:CPU (jax 0.10) reduces that [L, H, d]
+  # product ~50x slower than this in-cache row sum (29 ms vs ~2 ms per
+  # paper-size layer).
+  ds = (p * (dp - jnp.sum(p * dp, axis=-1, keepdims=True))).astype(q.dtype)
+  dq = jnp.einsum("...hqk,...hkd->...hqd", ds, kh, precision=precision)
+  dk = jnp.einsum("...hqk,...hqd->...hkd", ds, qh, precision=precision)
+  return tuple(jnp.swapaxes(x, -3, -2).astype(q.dtype) for x in (dq, dk, dv))
+
+
+@functools.partial(jax.custom_vjp, nondiff_argnums=(3, 4))
+def _grouped_attention(q: Array, k: Array, v: Array, softmax_dtype: Any,
+                       precision: Any) -> Array:
+  """_attend over groups of batch rows, one group at a time (lax.map).
+
+  q, k, v: [G, rows, L, H, d] -> [G, rows, Lq, H, d]. Differentiated by a
+  hand-written backward (below): autodiff of the loop stored every group's
+  probabilities ([G, rows, H, Lq, Lk], 92 MB per layer at paper size) and
+  streamed them through memory again in the backward.
+  """
+  return lax.map(lambda qkv: _attend(*qkv, softmax_dtype, precision)[0],
+                 (q, k, v))
+
+
+def _grouped_attention_fwd(q, k, v, softmax_dtype, precision):
+  out, lse = lax.map(lambda qkv: _attend(*qkv, softmax_dtype, precision),
+                     (q, k, v))
+  return out, (q, k, v, lse)
+
+
+def _grouped_attention_bwd(softmax_dtype, precision, residuals, g):
+  return lax.map(lambda a: _attend_backward(*a, softmax_dtype, precision),
+                 residuals + (g,))
+
+
+_grouped_attention.defvjp(_grouped_attention_fwd, _grouped_attention_bwd)
 
 
 def apply_rotary(x: Array, max_period: float = 10_000.0) -> Array:
