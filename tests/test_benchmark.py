@@ -11,6 +11,8 @@ import numpy as np
 import pytest
 
 from gaitjax import benchmark
+from gaitjax.bench import gpu_smoke as bench_gpu_smoke
+from gaitjax.bench import profile as bench_profile
 from gaitjax.errors import ConfigError
 from gaitjax.models import attention
 from gaitjax.models import denoiser
@@ -246,7 +248,7 @@ def test_gpu_smoke_on_a_tiny_config_writes_the_summary(tmp_path):
                             output=str(out), print_fn=print_fn)
   assert json.loads(out.read_text()) == json.loads(json.dumps(rec))
   assert not list(tmp_path.glob("*.tmp"))  # written atomically, no leftovers
-  for key in benchmark._GPU_SMOKE_NUMBERS:
+  for key in bench_gpu_smoke._GPU_SMOKE_NUMBERS:  # pylint: disable=protected-access
     assert np.isfinite(rec[key]) and rec[key] > 0, key
   assert rec["verdict"] in benchmark.VERDICTS
   assert rec["pipeline_headroom"] == pytest.approx(
@@ -291,5 +293,5 @@ def test_op_profile_splits_a_function_into_matmul_and_elementwise():
   assert set(prof["by_kind"]) <= {"matmul", "elementwise", "loop"}
   assert prof["by_kind"].get("matmul", 0) > 0
   assert prof["top_ops"] and all(len(row) == 3 for row in prof["top_ops"])
-  kinds = benchmark._hlo_op_kinds(fn.lower(a).compile().as_text())  # pylint: disable=protected-access
+  kinds = bench_profile._hlo_op_kinds(fn.lower(a).compile().as_text())  # pylint: disable=protected-access
   assert "matmul" in kinds.values() and "elementwise" in kinds.values()

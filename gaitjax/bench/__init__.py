@@ -1,4 +1,7 @@
-"""Benchmark parts that gaitjax.benchmark (the --what=... records) builds on.
+"""What gaitjax.benchmark (launch/benchmark.py's --what=... records) is built from.
 
-``bench.pipeline``: pairs/s of PairSampler.batch per reference kind.
+``measure``: records, timing, FLOPs, the dense-matmul reference, sizes.
+``speed``: the timed rows (pipeline, train step, DDIM, request, issue 13's table).
+``profile``: FLOPs per part and per-op time. ``gpu_smoke``: one accelerator check.
+``pipeline``: pairs/s of PairSampler.batch per reference kind.
 """
