@@ -212,6 +212,37 @@ def test_grouped_attention_gradient_keeps_no_probabilities():
       scratch)
 
 
+def test_training_gradient_is_the_same_with_attention_in_groups(monkeypatch):
+  """The whole model's training loss and gradient when every attention
+  layer runs in groups of one batch row (the paper size on CPU; here forced
+  on the tiny config) equal those of the ungrouped attention."""
+  from gaitjax.train import tasks  # pylint: disable=g-import-not-at-top
+  config = benchmark.size_config("tiny")
+  task = tasks.get_task(config)
+  batch = {k: jnp.asarray(v[0]) for k, v in
+           benchmark.random_batch(config, 4).items()}
+  params = jax.jit(task.init_params)(jax.random.key(0), batch)
+
+  def loss_and_grad():  # traced afresh: the budget is read when tracing
+    return jax.jit(jax.value_and_grad(
+        lambda p: task.loss_fn(p, batch, jax.random.key(1), train=True)[0]))(
+            params)
+
+  monkeypatch.setattr(attention, "CPU_CHUNK_ELEMENTS", 1 << 62)
+  want_loss, want_grad = loss_and_grad()
+  tokens = int(config.data.seq_len) // int(config.model.patch_size)
+  monkeypatch.setattr(attention, "CPU_CHUNK_ELEMENTS",
+                      int(config.model.num_heads) * tokens * tokens)
+  got_loss, got_grad = loss_and_grad()
+  np.testing.assert_allclose(got_loss, want_loss, rtol=1e-5)
+  got, want = (jnp.concatenate([x.ravel() for x in jax.tree.leaves(t)])
+               for t in (got_grad, want_grad))
+  scale = float(jnp.max(jnp.abs(want)))
+  assert scale > 0
+  np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-5 * scale)
+  assert float(jnp.linalg.norm(got - want) / jnp.linalg.norm(want)) < 1e-5
+
+
 def test_chunked_mlp_is_two_denses_with_the_same_parameters():
   h = jax.random.normal(jax.random.key(1), (1, 29, 8))
 
