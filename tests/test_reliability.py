@@ -92,6 +92,33 @@ def _kill9(proc: subprocess.Popen, what: str) -> None:
   assert proc.returncode == -signal.SIGKILL
 
 
+def _start_and_kill9(cmd: Sequence[str], log: pathlib.Path,
+                     ready: Callable[[], bool], what: str,
+                     delay_s: float, reset: Callable[[], None],
+                     attempts: int = 4) -> None:
+  """Starts cmd, waits for ready(), sleeps delay_s and kills it with SIGKILL.
+
+  A faster machine can finish the job inside the delay; then the output is
+  removed with reset() and the job started again with a quarter of the
+  delay (the last attempt kills as soon as ready() holds), so the kill
+  always lands mid-job whatever the machine's speed.
+  """
+  for attempt in range(attempts):
+    if attempt == attempts - 1:
+      delay_s = 0.0
+    victim = _start(cmd, log)
+    _wait_until(ready, victim, log, f"{what}'s first output")
+    time.sleep(delay_s)
+    if victim.poll() is None:
+      _kill9(victim, what)
+      return
+    reset()
+    delay_s /= 4
+  pytest.fail(f"{what} finished before the kill in all {attempts} attempts, "
+              f"even when killed at its first output; the test needs a "
+              f"longer job")
+
+
 def _non_log(text: str) -> List[str]:
   return [l for l in text.split("\n")
           if l.strip() and "\r" not in l and not _ABSL_LINE.match(l)]
@@ -159,12 +186,10 @@ def test_kill9_train_resumes_to_the_uninterrupted_result(tmp_path,
   ckpts = run_dir / ckpt_lib.CHECKPOINT_DIR
   # The uninterrupted reference runs alongside the run that gets killed.
   ref = _start(_train_cmd(ref_dir, tiny_data_dir, 40), tmp_path / "ref.log")
-  victim = _start(_train_cmd(run_dir, tiny_data_dir, 40),
-                  tmp_path / "victim.log")
-  _wait_until(lambda: bool(_step_dirs(ckpts)), victim,
-              tmp_path / "victim.log", "the first checkpoint")
-  time.sleep(rng.uniform(0.0, 2.0))
-  _kill9(victim, "training")
+  _start_and_kill9(_train_cmd(run_dir, tiny_data_dir, 40),
+                   tmp_path / "victim.log", lambda: bool(_step_dirs(ckpts)),
+                   "training", rng.uniform(0.0, 2.0),
+                   lambda: shutil.rmtree(run_dir))
   at_kill = _step_dirs(ckpts)
   assert at_kill and at_kill[-1] < 40, at_kill
 
@@ -321,11 +346,9 @@ def test_kill9_sample_rerun_completes_and_no_file_is_partial(
   ref_out = tmp_path / "uninterrupted"
   ref = _start(_sample_cmd(tiny_checkpoint, tiny_data_dir, ref_out, speeds),
                tmp_path / "ref.log")
-  victim = _start(cmd, tmp_path / "victim.log")
-  _wait_until(lambda: any(out.rglob("*.npz")), victim,
-              tmp_path / "victim.log", "the first output")
-  time.sleep(rng.uniform(0.0, 0.3))
-  _kill9(victim, "sampling")
+  _start_and_kill9(cmd, tmp_path / "victim.log",
+                   lambda: any(out.rglob("*.npz")), "sampling",
+                   rng.uniform(0.0, 0.3), lambda: shutil.rmtree(out))
   done_at_kill, temps_at_kill = _parse_sample_outputs(out)
   from gaitjax.data import dataset as dataset_lib
   num_requests = len(dataset_lib.load_split(
@@ -363,11 +386,8 @@ def test_kill9_build_data_rerun_completes_and_loads(tmp_path):
          f"--data_dir={data_dir}", "--synthetic_subjects=6",
          "--synthetic_speeds=0.6,0.8,1.0,1.2"]
   root = data_dir / tfds_builders.DATASET_NAME / "synthetic_able_bodied"
-  victim = _start(cmd, tmp_path / "victim.log")
-  _wait_until(root.is_dir, victim, tmp_path / "victim.log",
-              "the build folder")
-  time.sleep(rng.uniform(0.0, 1.5))
-  _kill9(victim, "build_data")
+  _start_and_kill9(cmd, tmp_path / "victim.log", root.is_dir, "build_data",
+                   rng.uniform(0.0, 1.5), lambda: shutil.rmtree(data_dir))
 
   def check_built(name: str) -> None:
     path = tfds_builders.dataset_path(data_dir, name)
