@@ -173,6 +173,41 @@ def test_assign_splits_rules():
   assert mixed == {**alone, "test": sorted(alone["test"] + ["ST1"])}
 
 
+def test_split_stroke_splits_each_cohort_on_its_own():
+  """A training population (split_stroke): stroke subjects are trained on,
+  split by the same counts as the able-bodied ones, whose split is the one
+  they get without stroke subjects; a test count of 0 stays 0."""
+  ab = {f"SP{i:03d}": "able_bodied" for i in range(30)}
+  stroke = {f"SPS{i:02d}": "stroke" for i in range(10)}
+  cfg = _cfg(num_train_subjects=29, num_val_subjects=1, num_test_subjects=0,
+             split_stroke=True)
+  out = tfds_builders.assign_splits({**ab, **stroke}, cfg)
+  assert out["test"] == []
+  assert {k: [s for s in v if s in ab] for k, v in out.items()} == \
+      tfds_builders.assign_splits(ab, cfg)
+  in_stroke = {k: [s for s in v if s in stroke] for k, v in out.items()}
+  assert [len(in_stroke[s]) for s in tfds_builders.SPLITS] == [9, 1, 0]
+  # Without the flag every stroke subject is tested (paper II.E).
+  paper = tfds_builders.assign_splits(
+      {**ab, **stroke}, _cfg(num_train_subjects=29, num_val_subjects=1,
+                             num_test_subjects=0))
+  assert set(stroke) <= set(paper["test"])
+
+
+def test_mixed_population_build_trains_on_both_cohorts(tmp_path):
+  tfds_builders.build("synthetic_population_mixed", tmp_path, num_subjects=4,
+                      speeds=(0.6, 1.0), num_stroke_subjects=3,
+                      num_train_subjects=3, num_val_subjects=1)
+  train = dataset.load_split(tmp_path, "synthetic_population_mixed", "train")
+  assert set(train.cohort.tolist()) == {"able_bodied", "stroke"}
+  stroke = train.select(train.cohort == "stroke")
+  assert all(s.startswith("SPS") for s in stroke.subject.tolist())
+  np.testing.assert_allclose(np.unique(stroke.speed),
+                             synthetic.STROKE_POPULATION_SPEEDS, atol=1e-6)
+  with pytest.raises(DataError):
+    dataset.load_split(tmp_path, "synthetic_population_mixed", "test")
+
+
 def test_build_rejects_bad_arguments(tmp_path):
   with pytest.raises(ConfigError, match="--dataset=nope"):
     tfds_builders.build("nope", tmp_path)

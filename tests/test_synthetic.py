@@ -115,6 +115,27 @@ def test_a_trial_does_not_depend_on_the_other_speeds_generated():
   np.testing.assert_array_equal(one[0].angles, many[1].angles)
 
 
+def test_stroke_population_speeds_keep_the_protocols_people():
+  """make_stroke_cohort(speeds=...) records the same people (traits, sides)
+  as the protocol cohort of that seed, at other speeds and names."""
+  protocol = synthetic.make_stroke_cohort(seed=3, num_subjects=3,
+                                          duration_s=4.0)
+  population = synthetic.make_stroke_cohort(
+      seed=3, num_subjects=3, duration_s=4.0, speeds=(0.3, 0.6, 0.75),
+      subject_prefix="XS")
+  assert [t.subject for t in population] == [
+      f"XS0{i}" for i in (1, 2, 3) for _ in range(3)]
+  for subject in range(3):
+    a = [t for t in protocol if t.subject == f"ST0{subject + 1}"]
+    b = [t for t in population if t.subject == f"XS0{subject + 1}"]
+    assert a[0].paretic_side == b[0].paretic_side
+    for v in (0.3, 0.6):
+      np.testing.assert_array_equal(
+          next(t.angles for t in a if t.speed_mps == v),
+          next(t.angles for t in b if t.speed_mps == v))
+  assert sorted({t.speed_mps for t in population}) == [0.3, 0.6, 0.75]
+
+
 def test_fields_shapes_rate_and_default_speeds():
   trials = synthetic.make_able_bodied_cohort(num_subjects=2, duration_s=2.0,
                                              rate_hz=50.0)

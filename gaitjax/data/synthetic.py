@@ -305,6 +305,9 @@ _Z_CLIP = 2.5
 _AB_SPEEDS: Tuple[float, ...] = tuple(
     round(0.50 + 0.05 * i, 2) for i in range(28))
 _STROKE_BASE_SPEEDS: Tuple[float, ...] = (0.3, 0.6, 0.9, 1.2)
+# A stroke-like training population's speeds: the protocol's range, 0.05 apart.
+STROKE_POPULATION_SPEEDS: Tuple[float, ...] = tuple(
+    round(0.30 + 0.05 * i, 2) for i in range(19))
 _COHORT_TAG = {"able_bodied": 11, "stroke": 29}
 
 
@@ -781,6 +784,8 @@ def _self_selected_speed(rng: np.random.Generator, severity: float) -> float:
 def make_stroke_cohort(seed: int = 1, num_subjects: int = 19,
                        duration_s: float = 32.0, rate_hz: float = 200.0,
                        *, recording: int = 0,
+                       speeds: Optional[Sequence[float]] = None,
+                       subject_prefix: str = "ST",
                        speed_correction: Optional[SpeedCorrection] = None
                        ) -> List[Trial]:
   """Stroke-like treadmill cohort: 0.3/0.6/0.9/1.2 m/s + self-selected.
@@ -792,23 +797,32 @@ def make_stroke_cohort(seed: int = 1, num_subjects: int = 19,
     duration_s: seconds per trial.
     rate_hz: sampling rate.
     recording: 0 = the cohort; k > 0 = an independent repeat recording.
+    speeds: m/s; None = the paper's protocol (the four base speeds and one
+      self-selected speed per subject); else every subject at these speeds
+      (a training population, STROKE_POPULATION_SPEEDS).
+    subject_prefix: subject names are prefix + number ('ST01', ...).
     speed_correction: as make_able_bodied_cohort.
 
   Returns:
-    list of Trial, five per subject (base speeds ascending, then the
-    self-selected one); cohort 'stroke', paretic_side set.
+    list of Trial, one per subject and speed (base speeds ascending, then
+    the self-selected one); cohort 'stroke', paretic_side set. The subjects
+    (traits, paretic side, severity) depend on seed and index only, not on
+    speeds or subject_prefix.
   """
+  given = None if speeds is None else tuple(round(float(v), 2)
+                                            for v in speeds)
   _check_args(seed, recording, num_subjects, duration_s, rate_hz,
-              _STROKE_BASE_SPEEDS)
+              _STROKE_BASE_SPEEDS if given is None else given)
   rng = np.random.default_rng([seed, _COHORT_TAG["stroke"], 10 ** 6])
   sides = _paretic_sides(rng, num_subjects)
   severities = rng.beta(2.0, 2.0, size=num_subjects)
   trials = []
   for i in range(num_subjects):
     subj = _draw_subject(seed, "stroke", i, sides[i], severities[i],
+                         prefix=subject_prefix,
                          speed_correction=speed_correction)
     v_self = _self_selected_speed(rng, severities[i])
-    for v in _STROKE_BASE_SPEEDS + (v_self,):
+    for v in (_STROKE_BASE_SPEEDS + (v_self,) if given is None else given):
       trials.append(Trial(subject=subj.name, speed_mps=v,
                           angles=_record(subj, v, seed, recording,
                                          duration_s, rate_hz),

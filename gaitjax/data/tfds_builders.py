@@ -15,6 +15,11 @@ One builder, ``gaitjax_gait``, with one BuilderConfig per data source:
   synthetic_population_uncorrelated
                          the same population with uncorrelated speed
                          responses.
+  synthetic_population_mixed
+                         synthetic_population plus 100 stroke-like subjects
+                         ('SPS01'.., seed 2, none in synthetic_stroke) x 19
+                         speeds 0.30..1.20 m/s; both cohorts split into
+                         train / validation (97 / 3 %), no test.
   camargo                Camargo et al. 2021 (manual_dir = its root folder).
   folder                 a folder of .csv/.mot/.npz trials (manual_dir).
 
@@ -30,11 +35,14 @@ Splits are by subject, never by trial:
     ``num_train/val/test_subjects`` (13/4/5, paper II.E). When the source has
     another number of subjects (a folder, a partial Camargo copy) the counts
     are scaled to it, each split keeping at least one subject; with fewer
-    than 3 subjects everything goes to 'test'.
+    than 3 subjects everything goes to 'test'. A split whose count is 0
+    stays empty.
   * stroke sources (all trials cohort 'stroke'): every subject in 'test'.
     The paper evaluates all 19 stroke subjects and never trains on them.
     A folder mixing cohorts: the able-bodied subjects are split as above
     (13/4/5 scaled to their number), every stroke subject goes to 'test'.
+  * ``split_stroke`` (a training population): each cohort is split on its
+    own by the rule for able-bodied sources.
   Splits with no subject are not written.
   A folder whose subjects.csv has a ``split`` column uses that instead
   (``readers.read_folder_splits``).
@@ -83,12 +91,13 @@ STROKE_STATS_FILE = "stroke_stats.json"
 CONFIG_NAMES: Tuple[str, ...] = (
     "synthetic_able_bodied", "synthetic_stroke", "camargo", "folder",
     "synthetic_able_bodied_uncorrelated", "synthetic_population",
-    "synthetic_population_uncorrelated")
+    "synthetic_population_uncorrelated", "synthetic_population_mixed")
 SYNTHETIC: Tuple[str, ...] = ("synthetic_able_bodied", "synthetic_stroke")
 # Synthetic configs that 'all_synthetic' does not build.
 EXTRA_SYNTHETIC: Tuple[str, ...] = ("synthetic_able_bodied_uncorrelated",
                                     "synthetic_population",
-                                    "synthetic_population_uncorrelated")
+                                    "synthetic_population_uncorrelated",
+                                    "synthetic_population_mixed")
 MANUAL: Tuple[str, ...] = ("camargo", "folder")
 ALL_SYNTHETIC = "all_synthetic"
 SPLITS: Tuple[str, ...] = ("train", "validation", "test")
@@ -139,6 +148,14 @@ class GaitConfig(tfds.core.BuilderConfig):
   # at one speed) must hold when shorter than seq_len / rate_hz: it is then
   # assembled from its cycles (gaitjax.data.assemble).
   min_cycles: int = 5
+  # Synthetic able-bodied only: also this many stroke-like subjects (same
+  # cohort seed, names subject_prefix + 'S' + number) at
+  # synthetic.STROKE_POPULATION_SPEEDS, for a training population.
+  num_stroke_subjects: int = 0
+  # Split the stroke subjects into train/validation/test like the
+  # able-bodied ones (counts scaled to their number) instead of testing
+  # them all (the paper's rule, II.E).
+  split_stroke: bool = False
 
 
 # Fields that define what a build contains (recorded in the stats file and
@@ -148,13 +165,16 @@ _PARAM_FIELDS: Tuple[str, ...] = (
     "raw_rate_hz", "num_train_subjects", "num_val_subjects",
     "num_test_subjects", "split_seed", "num_stats_subjects", "stats_seed",
     "seq_len", "rate_hz", "skip_bad_trials", "speed_response",
-    "subject_prefix", "min_cycles", "speed_correction")
+    "subject_prefix", "min_cycles", "speed_correction",
+    "num_stroke_subjects", "split_stroke")
 # Recorded only when they differ from these, so builds made before the
 # fields existed are still reused.
 _OMITTED_DEFAULTS: Dict[str, Any] = {"speed_response": "correlated",
                                      "subject_prefix": "AB",
                                      "min_cycles": 5,
-                                     "speed_correction": ""}
+                                     "speed_correction": "",
+                                     "num_stroke_subjects": 0,
+                                     "split_stroke": False}
 # Fields `build(..., **overrides)` may change.
 OVERRIDABLE: Tuple[str, ...] = _PARAM_FIELDS[1:]
 
@@ -191,6 +211,15 @@ def _configs() -> List[GaitConfig]:
                  num_val_subjects=10, num_test_subjects=0,
                  description="synthetic_population with speed responses "
                              "independent of the subjects' traits."),
+      GaitConfig(name="synthetic_population_mixed",
+                 source="synthetic_able_bodied", num_subjects=300,
+                 num_stroke_subjects=100, split_stroke=True, cohort_seed=2,
+                 subject_prefix="SP", num_train_subjects=290,
+                 num_val_subjects=10, num_test_subjects=0,
+                 description="synthetic_population and 100 stroke-like "
+                             "subjects of the same seed ('SPS01'..) at "
+                             "0.30..1.20 m/s, each cohort split 97/3 % "
+                             "train/validation."),
       GaitConfig(name="camargo", source="camargo", skip_bad_trials=True,
                  description="Camargo et al. 2021 treadmill trials "
                              "(manual_dir)."),
@@ -328,6 +357,15 @@ def _read_source(cfg: GaitConfig, manual_dir) -> List[Trial]:
         speed_response=cfg.speed_response,
         subject_prefix=cfg.subject_prefix,
         speed_correction=_speed_correction(cfg))
+    if cfg.num_stroke_subjects:
+      logging.info("generating %d synthetic stroke-like subjects",
+                   cfg.num_stroke_subjects)
+      trials += synthetic.make_stroke_cohort(
+          seed=cfg.cohort_seed, num_subjects=cfg.num_stroke_subjects,
+          duration_s=cfg.duration_s, rate_hz=cfg.raw_rate_hz,
+          speeds=synthetic.STROKE_POPULATION_SPEEDS,
+          subject_prefix=cfg.subject_prefix + "S",
+          speed_correction=_speed_correction(cfg))
   elif cfg.source == "synthetic_stroke":
     from gaitjax.data import synthetic
     logging.info("generating %d synthetic stroke subjects at %g Hz",
@@ -448,6 +486,13 @@ def assign_splits(cohorts: Dict[str, str], cfg: GaitConfig
     {'train': [...], 'validation': [...], 'test': [...]} (sorted names).
   """
   kinds = set(cohorts.values())
+  if cfg.split_stroke and "stroke" in kinds and len(kinds) > 1:
+    # A training population: each cohort split on its own, same counts.
+    parts = [assign_splits({s: c for s, c in cohorts.items() if c == kind},
+                           cfg)
+             for kind in sorted(kinds)]
+    return {split: sorted(sum((p[split] for p in parts), []))
+            for split in SPLITS}
   if "stroke" in kinds and len(kinds) > 1:
     # Mixed: the able-bodied subjects are split, every stroke subject is
     # tested (never trained on, paper II.E).
@@ -458,7 +503,8 @@ def assign_splits(cohorts: Dict[str, str], cfg: GaitConfig
   subjects = sorted(cohorts)
   empty = {s: [] for s in SPLITS}
   n = len(subjects)
-  if kinds == {"stroke"} or n < MIN_SUBJECTS_TO_SPLIT:
+  if (kinds == {"stroke"} and not cfg.split_stroke) or \
+      n < MIN_SUBJECTS_TO_SPLIT:
     if kinds != {"stroke"}:
       logging.warning("%s: only %d subjects, all go to 'test'", cfg.name, n)
     return {**empty, "test": subjects}
@@ -467,8 +513,10 @@ def assign_splits(cohorts: Dict[str, str], cfg: GaitConfig
   if min(counts) < 0 or sum(counts) <= 0:
     raise ConfigError(f"{cfg.name}: subject counts {counts} must be >= 0")
   if n != sum(counts):
-    val = max(1, round(n * counts[1] / sum(counts)))
-    test = max(1, round(n * counts[2] / sum(counts)))
+    # A split asked for keeps at least one subject; one asked to be empty
+    # (a pretraining population's test split) stays empty.
+    val, test = (max(1, round(n * c / sum(counts))) if c else 0
+                 for c in counts[1:])
     counts = (n - val - test, val, test)
     logging.info("%s: %d subjects, split %d/%d/%d (scaled from %d/%d/%d)",
                  cfg.name, n, *counts, cfg.num_train_subjects,
