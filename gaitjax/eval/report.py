@@ -16,6 +16,7 @@ from gaitjax import constants
 from gaitjax import files
 from gaitjax.eval import calibration
 from gaitjax.eval import metrics
+from gaitjax.eval import paired
 
 _DASH = "-"
 # Short cohort names for table headers (a terminal is ~120 columns wide).
@@ -189,6 +190,26 @@ def calibration_table(entries: Mapping[str, Mapping[str, Any]]
   return headers, rows
 
 
+def paired_table(comparisons: Mapping[str, Mapping[str, Mapping[str, Any]]]
+                 ) -> Tuple[List[str], List[List[str]]]:
+  """One row per (other row, cohort) of ``paired.compare_rows``."""
+  headers = ["vs", "cohort", "pairs", "subjects", "mean diff",
+             f"{100 * paired.CI_LEVEL:.0f}% CI (subjects)",
+             "subjects better / worse", "worst subject", "diff without it"]
+  rows = []
+  for other, by_cohort in comparisons.items():
+    for c, r in by_cohort.items():
+      rows.append([
+          other, _ABBREV.get(c, c), str(r["num_pairs"]),
+          str(r["num_subjects"]), _num(r["diff"], "{:+.3f}"),
+          f"[{_num(r['ci'][0], '{:+.3f}')}, {_num(r['ci'][1], '{:+.3f}')}]",
+          f"{r['subjects_better']} / {r['subjects_worse']}",
+          f"{r['worst_subject']} {_num(r['worst_diff'], '{:+.2f}')}",
+          (_num(r["diff_without_worst"], "{:+.3f}")
+           if r["diff_without_worst"] is not None else _DASH)])
+  return headers, rows
+
+
 # ------------------------------------------------------------------ writer
 def _nan_section(results) -> List[str]:
   lines = []
@@ -218,7 +239,11 @@ def write_report(out_dir: str, results: Mapping[str, Mapping[str, Any]],
   extra = dict(extra or {})
   os.makedirs(out_dir, exist_ok=True)
   entries = {m: {c: _entry(v) for c, v in by.items()} for m, by in results.items()}
+  main = extra.get("main_model") or next(iter(entries), None)
+  comparisons = paired.compare_rows(entries, main) if main else {}
   doc = {"models": entries, "extra": extra,
+         "paired_by_subject": {"main": main, "value": "mae",
+                               "rows": comparisons},
          "mae_by_dv_bin": {m: {c: calibration.dv_bins(e["records"])
                                for c, e in by.items()}
                            for m, by in entries.items()},
@@ -232,7 +257,6 @@ def write_report(out_dir: str, results: Mapping[str, Mapping[str, Any]],
                         json.dumps(files.to_jsonable(doc, finite_only=True),
                                    indent=1, allow_nan=False))
 
-  main = extra.get("main_model") or next(iter(entries), None)
   md = ["# gaitjax evaluation report", ""]
   md += [format_table(*overall_table(entries),
                       title="## Table I. Overall results (means over pairs)"), ""]
@@ -244,6 +268,14 @@ def write_report(out_dir: str, results: Mapping[str, Mapping[str, Any]],
   md += [format_table(*dv_table(entries),
                       title="## MAE (deg) by |v_tgt - v_src| bin (m/s), "
                       "mean (pairs)"), ""]
+  headers, rows = paired_table(comparisons)
+  if rows:
+    md += [format_table(headers, rows, title=f"## Paired by subject: {main} "
+                        "minus each row, cycle MAE (deg)"), "",
+           f"Same pairs; negative = {main} better. The interval resamples "
+           "subjects (a person's pairs are not independent). A subject is "
+           f"better / worse by the mean of its pairs; 'worst subject' is the "
+           f"subject where {main} is furthest behind.", ""]
   headers, rows = calibration_table(entries)
   if rows:
     md += [format_table(headers, rows, title="## Calibration: observed "
