@@ -318,3 +318,41 @@ def test_speed_terms_are_held_beyond_the_trained_speeds(cohort):
   both = model.features(info.mean, info.cadence, lo - 0.3,
                         np.array([lo - 0.1]))
   np.testing.assert_allclose(both, 0.0, atol=1e-12)
+
+
+def test_corrections_are_held_within_the_training_range(cohort):
+  """A source far outside the training population (its deviation from the
+  population cycle exaggerated 6x) gets no stage-2 correction beyond the
+  range each cycle point took on the training pairs; without the bound it
+  does. A training source's prediction is unchanged."""
+  import dataclasses
+  model = regression.fit(cohort)
+  lo, hi = model.correction_range
+  assert lo.shape == (606,) and np.all(lo <= hi)
+  i = int(np.flatnonzero(cohort.speed == 0.6)[0])
+  info = reference.cycle_info(cohort.x[i])
+  v_src = float(cohort.speed[i])
+  pop = model.population_cycle(v_src)
+  outlier = pop + 6.0 * (info.mean - pop)
+  f = model.features(outlier, info.cadence, v_src, np.array([1.5]))
+  raw = (f @ model.weights)[0]
+  assert np.any(raw < lo - 1e-6) or np.any(raw > hi + 1e-6)
+  unbounded = dataclasses.replace(model, correction_range=None)
+  cyc, _ = model.predict_cycles(outlier, info.cadence, v_src, [1.5])
+  cyc_free, _ = unbounded.predict_cycles(outlier, info.cadence, v_src, [1.5])
+  base, scaled = model.template_parts(outlier, v_src, np.array([1.5]))
+  corr = (cyc - base - model.amp_gain[None, :, None] * scaled).reshape(-1)
+  assert np.all(corr >= lo - 1e-9) and np.all(corr <= hi + 1e-9)
+  assert np.abs(cyc - cyc_free).max() > 1e-3
+  # In range: the bound changes nothing.
+  np.testing.assert_allclose(
+      model.predict_cycles(info.mean, info.cadence, v_src, [1.5])[0],
+      unbounded.predict_cycles(info.mean, info.cadence, v_src, [1.5])[0],
+      atol=1e-12)
+  # Saved and loaded with the model; older saves load without it.
+  d = model.to_dict()
+  np.testing.assert_array_equal(
+      regression.CycleRegression.from_dict(d).correction_range,
+      model.correction_range)
+  del d["correction_range"]
+  assert regression.CycleRegression.from_dict(d).correction_range is None

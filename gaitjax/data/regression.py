@@ -29,7 +29,15 @@ speed terms).
 Every stage-1/2 term is 0 at v_t = v_s, so identity pairs get exactly the
 template (the subject's own cycle); there is no intercept. With beta = 0,
 W = 0, w = 0 it IS the template, and the ridge penalties shrink toward it.
-Corrections are clipped (``MAX_*``) as a guard against degenerate fits.
+Corrections are clipped (``MAX_*``) as a guard against degenerate fits,
+and each cycle point's stage-2 correction is held within the range it took
+on the training pairs (``correction_range``): a source unlike anyone in
+the training population (a stroke gait far outside its PCA scores) gets no
+correction larger than anyone there needed, as the speed terms are held at
+the trained speeds. On the quickstart's stroke pairs it moved this row from
+1.96 to 1.93 deg (template 1.94; ST14, whose scores lie outside the
+population's, 3.26 -> 2.81); the able-bodied and real-people rows did not
+change.
 
 Fitting: within-subject pairs (v_s != v_t) of the training split whose
 trials have detectable cycles on both hips (all of them; 64 random ones
@@ -91,6 +99,9 @@ class CycleRegression:
     cv: LOSO mean squared errors per alpha ('alphas', 'amp_mse',
       'cycle_mse', 'cadence_mse') and the template's ('template_mse').
     num_subjects, num_pairs: training data used.
+    correction_range: [2, 606] lowest and highest stage-2 correction of
+      each cycle point over the training pairs (None in regressions saved
+      before it existed: only the MAX_CYCLE_CORRECTION_DEG clip).
     offset_free: the PCA features see the source's deviation from the
       population cycle minus its per-channel cycle mean, so a constant
       per-channel offset (static zeroing, marker placement, IK vs 2D angles)
@@ -112,6 +123,7 @@ class CycleRegression:
   num_subjects: int = 0
   num_pairs: int = 0
   offset_free: bool = True
+  correction_range: Optional[np.ndarray] = None
 
   @property
   def num_components(self) -> int:
@@ -167,6 +179,8 @@ class CycleRegression:
     base, scaled = self.template_parts(m, v_src, v_tgt)
     corr = np.clip(f @ self.weights, -MAX_CYCLE_CORRECTION_DEG,
                    MAX_CYCLE_CORRECTION_DEG)
+    if self.correction_range is not None:
+      corr = np.clip(corr, self.correction_range[0], self.correction_range[1])
     cyc = (base + self.amp_gain[None, :, None] * scaled
            + corr.reshape(base.shape))
     cad = np.array([reference.expected_cadence(cadence, v_src, v,
@@ -227,6 +241,9 @@ class CycleRegression:
         "amp_alpha": float(self.amp_alpha),
         "num_subjects": int(self.num_subjects),
         "num_pairs": int(self.num_pairs),
+        **({} if self.correction_range is None else {
+            "correction_range": np.asarray(self.correction_range,
+                                           np.float64).tolist()}),
     }
 
   @classmethod
@@ -251,8 +268,19 @@ class CycleRegression:
     if bad or not all(np.all(np.isfinite(v)) for v in a.values()):
       raise CheckpointError(f"{where}: expected finite arrays of shapes "
                             f"{expected}, got {bad or 'non-finite values'}")
+    bound = None
+    if d.get("correction_range") is not None:
+      try:
+        bound = np.asarray(d["correction_range"], np.float64)
+      except (TypeError, ValueError) as e:
+        raise CheckpointError(f"{where}: non-numeric correction_range "
+                              f"({e})") from None
+      if bound.shape != (2, _P) or not np.all(np.isfinite(bound)) or \
+          np.any(bound[0] > bound[1]):
+        raise CheckpointError(f"{where}: correction_range must be finite "
+                              f"[2, {_P}] (low <= high), got {bound.shape}")
     return cls(template=reference.TemplateModel.from_dict(d["template"]),
-               **a, alpha=float(d.get("alpha", 0.0)),
+               **a, correction_range=bound, alpha=float(d.get("alpha", 0.0)),
                cad_alpha=float(d.get("cad_alpha", 0.0)),
                amp_alpha=float(d.get("amp_alpha", 0.0)),
                num_subjects=int(d.get("num_subjects", 0)),
@@ -542,9 +570,17 @@ def fit(train: TrialSet, *, rate_hz: float = constants.RATE_HZ,
   cad_mse = [sum(e[1] for e in row) / n_pairs for row in cv]
   alpha = alphas[int(np.argmin(cyc_mse))]
   cad_alpha = alphas[int(np.argmin(cad_mse))]
-  per = [_Stats.of(_design(shell, speed, infos, *p), fscale) for p in pairs]
+  per, scaled_feats = [], []
+  for p in pairs:
+    design = _design(shell, speed, infos, *p)
+    per.append(_Stats.of(design, fscale))
+    scaled_feats.append(design.feats / fscale)
   everyone = sum(per[1:], per[0])
   amp_gain, w, w_cad = _solve(everyone, amp_alpha, alpha, cad_alpha)
+  corrections = [f @ w for f in scaled_feats if len(f)]
+  correction_range = np.stack([
+      np.min([c.min(axis=0) for c in corrections], axis=0),
+      np.max([c.max(axis=0) for c in corrections], axis=0)])
   num_pairs = int(sum(p[0].size for p in pairs))
   logging.info("cycle_regression: %d subjects, %d pairs, %d components; "
                "amplitude gains %s; alpha %.3g (cycle), %.3g (cadence) by "
@@ -553,7 +589,8 @@ def fit(train: TrialSet, *, rate_hz: float = constants.RATE_HZ,
                f"{n_folds}-fold subject", min(cyc_mse), template_mse)
   return dataclasses.replace(
       shell, amp_gain=amp_gain, feature_scale=fscale, weights=w,
-      cad_weights=w_cad, alpha=alpha, cad_alpha=cad_alpha,
+      cad_weights=w_cad, correction_range=correction_range,
+      alpha=alpha, cad_alpha=cad_alpha,
       amp_alpha=amp_alpha,
       cv={"alphas": alphas, "amp_mse": [float(e) for e in amp_mse],
           "cycle_mse": [float(e) for e in cyc_mse],
