@@ -199,6 +199,9 @@ def run(workdir: str, settings: QuickstartSettings = QuickstartSettings()
       num_samples=settings.num_samples,
       regression_dataset=TRAINING_POPULATION)
   table = report.format_overall(results)
+  paired = report.format_paired(results, "diffusion")
+  if paired:
+    table += "\n\n" + paired
   logging.info("quickstart finished in %.1f min; report in %s",
                (time.time() - t_start) / 60, os.path.join(workdir, "report"))
   return table

@@ -106,6 +106,7 @@ def test_quickstart_trains_and_compares_on_one_training_population(
   monkeypatch.setattr(evaluate_lib, "evaluate",
                       lambda models, **kw: evaluated.update(kw) or "results")
   monkeypatch.setattr(report, "format_overall", lambda results: results)
+  monkeypatch.setattr(report, "format_paired", lambda results, main: "")
   assert quickstart.run(str(tmp_path), quickstart.SMOKE) == "results"
   assert built == [tfds_builders.ALL_SYNTHETIC, "synthetic_population"]
   assert sorted(trained) == ["diffusion", "mlp", "tcn"]
@@ -113,6 +114,8 @@ def test_quickstart_trains_and_compares_on_one_training_population(
     assert config.data.dataset == "synthetic_population", name
   assert trained["diffusion"].data.reference == "regression"
   assert evaluated["regression_dataset"] == "synthetic_population"
+  # Every able-bodied person of the cohort is unseen: all are scored.
+  assert evaluated["split"] == "all"
   # The prediction scored is the mean of several samples (README).
   assert evaluated["num_samples"] == quickstart.SMOKE.num_samples > 1
   assert quickstart.QuickstartSettings().num_samples >= 8

@@ -81,3 +81,19 @@ def test_report_has_the_paired_table_and_json(tmp_path):
   got = doc["paired_by_subject"]["rows"]["cycle_template"]["able_bodied"]
   assert got["subjects_better"] == 3
   assert got["diff"] == pytest.approx(-0.05)
+
+
+def test_printed_summary_compares_with_the_formula_rows_only():
+  subjects = [s for s in ("A", "B") for _ in range(3)]
+  base = np.linspace(1.0, 2.0, 6)
+  results = {"diffusion": {"able_bodied": _full_records(base + 0.2,
+                                                        subjects)},
+             "cycle_template": {"able_bodied": _full_records(base,
+                                                             subjects)},
+             "copy_source": {"able_bodied": _full_records(base + 1.0,
+                                                          subjects)}}
+  text = report.format_paired(results, "diffusion")
+  assert "| cycle_template" in text and "+0.200" in text
+  assert "0 / 2" in text and "copy_source" not in text
+  del results["cycle_template"]
+  assert report.format_paired(results, "diffusion") == ""

@@ -124,6 +124,9 @@ def main(argv):
   args = parse_flags(FLAGS)
   results = evaluate.evaluate(**args)
   print(report.format_overall(results))
+  paired = report.format_paired(results, next(iter(results)))
+  if paired:
+    print("\n" + paired)
   print(f"\nreport: {os.path.join(FLAGS.output_dir, 'report.md')}")
 
 

@@ -151,6 +151,26 @@ def format_overall(results: Mapping[str, Mapping[str, Any]]) -> str:
                           "\n" + _LEGEND)
 
 
+# The rows the printed summary compares the main model with: does it beat
+# the formula baselines, person by person?
+PRINTED_PAIRED_ROWS = ("cycle_template", "cycle_regression")
+
+
+def format_paired(results: Mapping[str, Mapping[str, Any]], main: str,
+                  against: Sequence[str] = PRINTED_PAIRED_ROWS) -> str:
+  """The by-subject comparison of ``main`` with the ``against`` rows, as
+  text for the terminal ('' when none of them was evaluated)."""
+  entries = {m: {c: _entry(v) for c, v in by.items()}
+             for m, by in results.items() if m in (main, *against)}
+  comparisons = {k: v for k, v in paired.compare_rows(entries, main).items()
+                 if k in against}
+  headers, rows = paired_table(comparisons)
+  if not rows:
+    return ""
+  return format_table(headers, rows, title=f"{main} minus each row, by "
+                      f"subject (same pairs; negative = {main} better)")
+
+
 def dv_table(entries: Mapping[str, Mapping[str, Any]]
              ) -> Tuple[List[str], List[List[str]]]:
   """MAE (deg) per |dv| bin: one row per model and cohort, 'mean (n)'."""
