@@ -34,8 +34,6 @@ from gaitjax.errors import DataError
 # predicts their speed response, which the cohorts' 13 cannot
 # (configs/quickstart.py has the measurement).
 TRAINING_POPULATION = "synthetic_population"
-# Which subjects of synthetic_able_bodied are scored (selection.ALL: all).
-ABLE_BODIED_SPLIT = "all"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -170,6 +168,7 @@ def run(workdir: str, settings: QuickstartSettings = QuickstartSettings()
   """Runs every stage; returns the results table as text."""
   from gaitjax.eval import evaluate as evaluate_lib
   from gaitjax.eval import report
+  from gaitjax.eval import selection
   os.makedirs(workdir, exist_ok=True)
   t_start = time.time()
   data_dir = build_data(workdir, settings)
@@ -193,7 +192,7 @@ def run(workdir: str, settings: QuickstartSettings = QuickstartSettings()
       # The models trained on the population: every subject of the
       # able-bodied cohort is unseen, and 22 people give the by-subject
       # comparison 4x the subjects of the paper's 5-person test split.
-      split=ABLE_BODIED_SPLIT,
+      split=selection.ALL,
       max_pairs=settings.max_pairs,
       num_steps=settings.num_sampling_steps,
       num_samples=settings.num_samples,
